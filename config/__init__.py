@@ -1,0 +1,1 @@
+"""Default settings shipped with lurker (TOML files in this folder)."""

@@ -1,0 +1,235 @@
+"""The `lurker` command line (typer + rich).
+
+User mistakes (bad config, bad URL, unknown site) print one clear line and exit non-zero.
+"""
+
+from __future__ import annotations
+
+import sys
+from datetime import datetime, time
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from pipeline.settings import ConfigError, SiteConfig, load_settings, site_for_url
+from pipeline.workspace import Workspace
+
+app = typer.Typer(
+    name="lurker",
+    help="Netnography pipeline for Chinese B2B trading forums.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+console = Console()
+err = Console(stderr=True)
+
+WorkspaceOpt = Annotated[
+    Path | None,
+    typer.Option("--workspace", "-w", help="Workspace folder (default $LURKER_HOME or ./lurker-data)."),
+]
+
+
+def fail(message: str, code: int = 2) -> typer.Exit:
+    err.print(f"[bold red]error:[/] {message}", highlight=False)
+    return typer.Exit(code)
+
+
+def parse_boards(value: str | None) -> tuple[int, ...]:
+    if not value:
+        return ()
+    try:
+        return tuple(int(v) for v in value.replace(" ", "").split(",") if v)
+    except ValueError:
+        raise fail(f"--boards takes board ids separated by commas, got {value!r}") from None
+
+
+def parse_since(value: str | None, utc_offset: float) -> datetime | None:
+    if not value:
+        return None
+    from datetime import timedelta, timezone
+
+    try:
+        day = datetime.fromisoformat(value)
+    except ValueError:
+        raise fail(f"--since takes a date like 2024-01-31, got {value!r}") from None
+    if day.tzinfo is None:
+        tz = timezone(timedelta(hours=utc_offset))
+        day = datetime.combine(day.date(), day.time() or time(), tz)
+    return day
+
+
+def resolve_site(workspace: Workspace, site: str | None, url: str | None) -> SiteConfig:
+    settings = load_settings(workspace.config_file)
+    if url and site:
+        raise fail("give either --site or --url, not both")
+    if url:
+        return site_for_url(url, settings.crawl)
+    if site:
+        if site not in settings.sites:
+            known = ", ".join(sorted(settings.sites)) or "none"
+            raise fail(f"no site {site!r} in the configuration (known: {known})")
+        return settings.sites[site]
+    raise fail("say what to crawl: --site NAME (from config) or --url URL")
+
+
+@app.command()
+def crawl(
+    workspace: WorkspaceOpt = None,
+    site: Annotated[str | None, typer.Option(help="A site entry from the configuration.")] = None,
+    url: Annotated[str | None, typer.Option(help="A forum, board or thread URL.")] = None,
+    boards: Annotated[str | None, typer.Option(help="Board ids (fid), comma-separated.")] = None,
+    since: Annotated[
+        str | None, typer.Option(help="Only threads with posts since DATE (YYYY-MM-DD).")
+    ] = None,
+    max_threads: Annotated[int | None, typer.Option(min=1, help="Fetch at most N threads.")] = None,
+    full: Annotated[
+        bool, typer.Option("--full", help="Refetch every page to record edits and deletions.")
+    ] = False,
+) -> None:
+    """Archive a forum's boards into the workspace, incrementally (re-run to update or resume)."""
+    from pipeline.crawl import run_crawl
+    from spiders.context import CrawlOptions
+
+    ws = Workspace.resolve(workspace)
+    try:
+        target = resolve_site(ws, site, url)
+        options = CrawlOptions(
+            boards=parse_boards(boards),
+            since=parse_since(since, target.utc_offset),
+            max_threads=max_threads,
+            full=full,
+        )
+        report = crawl_with_progress(ws, target, options)
+    except ConfigError as exc:
+        raise fail(str(exc)) from None
+    print_crawl_report(report, ws)
+    if report.status != "finished":
+        raise typer.Exit(1)
+
+
+def crawl_with_progress(ws: Workspace, target: SiteConfig, options: object) -> object:
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from pipeline.crawl import run_crawl
+
+    columns = [
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("posts {task.fields[posts]} · skipped {task.fields[skipped]}"),
+        TimeElapsedColumn(),
+    ]
+    with Progress(*columns, console=console, transient=False) as progress:
+        task = progress.add_task(f"crawl {target.name}", total=None, posts=0, skipped=0)
+        totals = {"expected_pages": 0, "thread_pages": 0, "posts_new": 0, "skipped": 0}
+
+        def on_progress(key: str, n: int) -> None:
+            if key.startswith("skipped_"):
+                key = "skipped"
+            if key not in totals:
+                return
+            totals[key] += n
+            progress.update(
+                task,
+                completed=totals["thread_pages"],
+                total=max(totals["expected_pages"], totals["thread_pages"]) or None,
+                posts=totals["posts_new"],
+                skipped=totals["skipped"],
+            )
+
+        return run_crawl(ws, target, options, on_progress=on_progress)  # type: ignore[arg-type]
+
+
+def print_crawl_report(report: object, ws: Workspace) -> None:
+    counts = report.counts  # type: ignore[attr-defined]
+    console.print(
+        f"crawl run {report.run_id}: [bold]{report.status}[/] ({report.reason}) — "  # type: ignore[attr-defined]
+        f"{counts.get('requests', 0)} requests, {counts.get('thread_pages', 0)} thread pages, "
+        f"{counts.get('posts_new', 0)} new posts, {counts.get('versions_new', 0)} new versions, "
+        f"{counts.get('threads_unchanged', 0)} threads unchanged",
+        highlight=False,
+    )
+    skipped = {k: v for k, v in counts.items() if k.startswith("skipped_") or k.startswith("waf")}
+    if skipped:
+        console.print("recorded, not parsed: " + ", ".join(f"{k}={v}" for k, v in sorted(skipped.items())))
+    console.print(f"log: {report.log_file}", highlight=False)  # type: ignore[attr-defined]
+
+
+@app.command()
+def status(workspace: WorkspaceOpt = None) -> None:
+    """Counts per site and board, and the last crawl run."""
+    from pipeline.store import ArchiveStore
+
+    ws = Workspace.resolve(workspace)
+    if not ws.db_path.exists() and ws.store_url.startswith("sqlite"):
+        raise fail(f"no archive in {ws.root} (run `lurker crawl` or `lurker demo` first)")
+    store = ArchiveStore(ws.store_url)
+    try:
+        print_status(store.summary(), ws)
+    finally:
+        store.close()
+
+
+def print_status(summary: list[dict], ws: Workspace) -> None:
+    console.print(f"workspace: {ws.root}", highlight=False)
+    for site in summary:
+        table = Table(title=f"{site['site']} — {site['url']} ({site['generation'] or '?'})")
+        for col in ("fid", "board", "status", "threads", "posts"):
+            table.add_column(col, justify="right" if col in ("fid", "threads", "posts") else "left")
+        for b in site["boards"]:
+            table.add_row(str(b["fid"]), b["name"] or "", b["status"], str(b["threads"]), str(b["posts"]))
+        console.print(table)
+        console.print(
+            f"threads {site['threads']} · posts {site['posts']} · post versions "
+            f"{site['versions']} · fetches {site['fetches']}",
+            highlight=False,
+        )
+        run = site["last_run"]
+        if run:
+            console.print(
+                f"last crawl run {run['id']}: {run['status']} ({run['reason']}), started "
+                f"{run['started_at']:%Y-%m-%d %H:%M:%S} UTC, "
+                f"{run['stats'].get('requests', 0)} requests, "
+                f"{run['stats'].get('posts_new', 0)} new posts",
+                highlight=False,
+            )
+
+
+@app.command("demo-forum")
+def demo_forum(
+    port: Annotated[int, typer.Option(help="Port on 127.0.0.1 (0 = a free one).")] = 8800,
+    markup: Annotated[str, typer.Option(help="x3, d7 or d4 (FOB-style, GBK).")] = "x3",
+    quirks: Annotated[str, typer.Option(help="demo, none or all.")] = "demo",
+) -> None:
+    """Serve the bundled demo forum on 127.0.0.1 until Ctrl-C."""
+    from pipeline.demoforum.server import main
+
+    if markup not in ("x3", "d7", "d4"):
+        raise fail(f"--markup must be x3, d7 or d4, got {markup!r}")
+    main(port=port, markup=markup, quirks=quirks)
+
+
+@app.command()
+def demo(
+    workspace: WorkspaceOpt = None,
+    markup: Annotated[str, typer.Option(help="x3, d7 or d4 (FOB-style, GBK).")] = "x3",
+) -> None:
+    """Start the demo forum, run the pipeline on it end to end, print where everything is."""
+    from pipeline.demo import run_demo
+
+    try:
+        run_demo(workspace, markup, console)
+    except ConfigError as exc:
+        raise fail(str(exc)) from None
+
+
+def main() -> None:  # pragma: no cover - console entry for `python -m pipeline.cli`
+    sys.exit(app())
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()
