@@ -1,0 +1,53 @@
+"""Shared fixtures: a real demo forum over loopback, and `lurker` run as a real subprocess."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Callable, Iterator
+from datetime import datetime
+from pathlib import Path
+
+import pytest
+
+from pipeline.demoforum.quirks import Quirks
+from pipeline.demoforum.server import DemoForum
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture
+def forum_factory() -> Iterator[Callable[..., DemoForum]]:
+    started: list[DemoForum] = []
+
+    def make(markup: str = "x3", quirks: Quirks | None = None, **kwargs: object) -> DemoForum:
+        forum = DemoForum(markup=markup, quirks=quirks or Quirks.none(), **kwargs)
+        forum.start()
+        started.append(forum)
+        return forum
+
+    yield make
+    for forum in started:
+        forum.stop()
+
+
+def lurker(*args: str, workspace: Path | None = None, timeout: float = 600,
+           env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    """Run the real CLI in a child process (Scrapy's reactor runs once per process)."""
+    cmd = [sys.executable, "-m", "pipeline.cli", *args]
+    if workspace is not None:
+        cmd += ["--workspace", str(workspace)]
+    full_env = {**os.environ, "COLUMNS": "200", **(env or {})}
+    full_env.pop("LURKER_HOME", None)
+    return subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, cwd=REPO,
+                          env=full_env)
+
+
+def thread_requests(forum: DemoForum) -> list[str]:
+    return [r.path for r in forum.requests if r.kind == "thread"]
+
+
+def iso_utc(value: str | datetime) -> datetime:
+    dt = datetime.fromisoformat(value) if isinstance(value, str) else value
+    return dt
