@@ -91,7 +91,6 @@ def crawl(
     ] = False,
 ) -> None:
     """Archive a forum's boards into the workspace, incrementally (re-run to update or resume)."""
-    from pipeline.crawl import run_crawl
     from spiders.context import CrawlOptions
 
     ws = Workspace.resolve(workspace)

@@ -177,7 +177,7 @@ def load_settings(workspace_config: Path | None = None) -> Settings:
 def site_for_url(url: str, crawl: CrawlSettings, name: str | None = None) -> SiteConfig:
     """An ad-hoc site for `lurker crawl --url`."""
     validate_url(url, "--url")
-    if not url.endswith("/") and "?" not in url and not url.rsplit("/", 1)[-1].count("."):
+    if not urlsplit(url).path:
         url += "/"
     host = urlsplit(url).hostname or "site"
     port = urlsplit(url).port
