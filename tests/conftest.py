@@ -11,14 +11,14 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.demoforum.quirks import Quirks
-from pipeline.demoforum.server import DemoForum
-
 REPO = Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture
-def forum_factory() -> Iterator[Callable[..., DemoForum]]:
+def forum_factory() -> Iterator[Callable[..., object]]:
+    from pipeline.demoforum.quirks import Quirks
+    from pipeline.demoforum.server import DemoForum
+
     started: list[DemoForum] = []
 
     def make(markup: str = "x3", quirks: Quirks | None = None, **kwargs: object) -> DemoForum:
@@ -44,10 +44,22 @@ def lurker(*args: str, workspace: Path | None = None, timeout: float = 600,
                           env=full_env)
 
 
-def thread_requests(forum: DemoForum) -> list[str]:
-    return [r.path for r in forum.requests if r.kind == "thread"]
+def thread_requests(forum: object) -> list[str]:
+    return [r.path for r in forum.requests if r.kind == "thread"]  # type: ignore[attr-defined]
 
 
 def iso_utc(value: str | datetime) -> datetime:
     dt = datetime.fromisoformat(value) if isinstance(value, str) else value
     return dt
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str]:
+    from tests.postgres import find_bindir, postgres_server
+
+    if find_bindir() is None:
+        if os.environ.get("CI"):
+            pytest.fail("CI must provide PostgreSQL (.ci/run installs it)")
+        pytest.skip("PostgreSQL server binaries not installed")
+    with postgres_server() as url:
+        yield url
