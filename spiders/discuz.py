@@ -58,23 +58,34 @@ class DiscuzSpider(scrapy.Spider):
         self.ctx.count(f"skipped_{kind}")
         return kind
 
+    def on_error(self, failure: Any) -> None:
+        """Network errors, timeouts, oversized pages: logged and counted, nothing stored changes."""
+        request = failure.request if hasattr(failure, "request") else None
+        logger.error("request failed: %s (%s)", getattr(request, "url", "?"),
+                     failure.getErrorMessage())
+        self.ctx.count("requests_failed")
+        fid = (request.cb_kwargs or {}).get("fid") if request is not None else None
+        if fid is not None and fid in self.ctx.walks:
+            self.ctx.walks[fid].ok = False
+
+    def request(self, url: str, callback: Any, **cb_kwargs: Any) -> scrapy.Request:
+        return scrapy.Request(url, callback=callback, errback=self.on_error, cb_kwargs=cb_kwargs)
+
     # -- entry -------------------------------------------------------------------------------
 
     async def start(self) -> AsyncIterator[scrapy.Request]:
         url = self.ctx.site.url
         ids = parse_ids_from_url(url)
         if ids.get("tid"):
-            yield scrapy.Request(url, callback=self.parse_thread_page,
-                                 cb_kwargs={"tid": ids["tid"], "page": ids.get("page") or 1,
-                                            "fid": None})
+            yield self.request(url, self.parse_thread_page, tid=ids["tid"],
+                               page=ids.get("page") or 1, fid=None)
         elif ids.get("fid"):
             fid = ids["fid"]
             self.ctx.store.ensure_board(self.ctx.site_id, fid, None, url)
             self.ctx.walks[fid] = BoardWalk()
-            yield scrapy.Request(url, callback=self.parse_board_page,
-                                 cb_kwargs={"fid": fid, "page": ids.get("page") or 1})
+            yield self.request(url, self.parse_board_page, fid=fid, page=ids.get("page") or 1)
         else:
-            yield scrapy.Request(url, callback=self.parse_forum_index)
+            yield self.request(url, self.parse_forum_index)
 
     def parse_forum_index(self, response: Response) -> Iterator[scrapy.Request]:
         if self._non_content(response, "forum index") or not isinstance(response, TextResponse):
@@ -97,8 +108,7 @@ class DiscuzSpider(scrapy.Spider):
             self.ctx.store.ensure_board(self.ctx.site_id, fid, None, url)
         for fid, url in [(b.fid, b.url) for b in boards] + extra:
             self.ctx.walks[fid] = BoardWalk()
-            yield scrapy.Request(url, callback=self.parse_board_page,
-                                 cb_kwargs={"fid": fid, "page": 1})
+            yield self.request(url, self.parse_board_page, fid=fid, page=1)
 
     # -- board lists -------------------------------------------------------------------------
 
@@ -149,8 +159,7 @@ class DiscuzSpider(scrapy.Spider):
             walk.list_done = True
             return
         next_url = canonical_board_url(response.url, board.generation, fid, page + 1)
-        yield scrapy.Request(next_url, callback=self.parse_board_page,
-                             cb_kwargs={"fid": fid, "page": page + 1})
+        yield self.request(next_url, self.parse_board_page, fid=fid, page=page + 1)
 
     def _thread_request(
         self, fid: int, row: ThreadRow, generation: Generation
@@ -180,8 +189,7 @@ class DiscuzSpider(scrapy.Spider):
         if row.replies is not None and state is None:
             self.ctx.count("expected_pages", math.ceil((row.replies + 1) / self.ctx.ppp))
         url = canonical_thread_url(self.ctx.site.url, generation, row.tid, start)
-        return scrapy.Request(url, callback=self.parse_thread_page,
-                              cb_kwargs={"tid": row.tid, "page": start, "fid": fid})
+        return self.request(url, self.parse_thread_page, tid=row.tid, page=start, fid=fid)
 
     # -- thread pages ------------------------------------------------------------------------
 
@@ -210,8 +218,7 @@ class DiscuzSpider(scrapy.Spider):
         yield ThreadPageItem(page=parsed, fetch_id=fetch.get("fetch_id"), board_fid=fid)
         if parsed.page < parsed.last_page:
             url = canonical_thread_url(self.ctx.site.url, parsed.generation, tid, parsed.page + 1)
-            yield scrapy.Request(url, callback=self.parse_thread_page,
-                                 cb_kwargs={"tid": tid, "page": parsed.page + 1, "fid": fid})
+            yield self.request(url, self.parse_thread_page, tid=tid, page=parsed.page + 1, fid=fid)
 
     # -- end of run --------------------------------------------------------------------------
 

@@ -270,3 +270,31 @@ def test_list_cap_stops_the_walk(forum_factory, tmp_path):
     assert len(lists) == 2  # page 1, then page 2 answered with page 1: stop there
     runs = rows(tmp_path, CrawlRun)
     assert runs[-1].stats.get("list_cap_reached") == 1
+
+
+def test_oversized_pages_are_skipped_and_nothing_stored_is_lost(forum_factory, tmp_path):
+    forum = forum_factory(markup="x3", quirks=Quirks.none())
+    fid = forum.state.truth()["boards"][0]["fid"]
+    crawl(forum, tmp_path, "--boards", str(fid), "--max-threads", "5")
+    before = archived_posts(tmp_path)
+    assert before
+    # Every thread page is now "huge": the full re-crawl cuts them off, logs and counts them.
+    (tmp_path / "lurker.toml").write_text("[crawl]\nmax_page_bytes = 6000\n", encoding="utf-8")
+    result = lurker("crawl", "--url", forum.url, "--boards", str(fid), "--max-threads", "5",
+                    "--full", workspace=tmp_path)
+    assert result.returncode == 0, result.stderr
+    runs = rows(tmp_path, CrawlRun)
+    assert runs[-1].stats.get("requests_failed", 0) >= 1
+    assert archived_posts(tmp_path) == before
+
+
+def test_missing_thread_is_a_recorded_404(forum_factory, tmp_path):
+    forum = forum_factory(markup="x3", quirks=Quirks.none())
+    missing = max(t["tid"] for t in forum.state.truth()["threads"]) + 1000
+    url = f"{forum.url}forum.php?mod=viewthread&tid={missing}"
+    result = lurker("crawl", "--url", url, workspace=tmp_path)
+    assert result.returncode == 0, result.stderr
+    fetches = [f for f in rows(tmp_path, Fetch) if f.page_kind != "robots"]
+    assert [(f.http_status, f.page_kind) for f in fetches] == [(404, "error")]
+    assert rows(tmp_path, Thread)[0].status == "error"
+    assert archived_posts(tmp_path) == {}
