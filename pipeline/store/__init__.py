@@ -1,5 +1,6 @@
 """The store (SQLAlchemy): SQLite in the workspace by default, any SQLAlchemy URL accepted."""
 
+from . import corpus as corpus  # registers the corpus tables with the shared metadata
 from .archive import ArchiveStore, FetchInfo, PageSaveResult, ThreadState
 
 __all__ = ["ArchiveStore", "FetchInfo", "PageSaveResult", "ThreadState"]
