@@ -1,0 +1,316 @@
+"""Normalise post text, and re-derive a post's own words from its stored HTML.
+
+Two pure steps of the processing flow, each over one post:
+
+- `normalise(text)` folds what is typed differently but means the same (full-width Latin letters
+  and digits, invisible characters, runs of spaces) so that language detection, segmentation and
+  keyword matching see one spelling. It keeps what a reader of Chinese would keep: Chinese
+  sentence punctuation, line breaks, emoji. With `to_simplified=True` it also converts
+  Traditional characters to Simplified (OpenCC `t2s`).
+- `html_to_text(html)` splits a post body into the author's own words and the quoted blocks,
+  dropping what the author did not write (jammer noise, ads, signatures, edit notes).
+
+Width folding, decided: full-width ASCII forms U+FF01–U+FF5E become ASCII, *except* the seven
+marks of Chinese sentence punctuation ！（），：；？ which stay full-width: they are the ordinary
+punctuation of Chinese text, sentence splitting and KWIC lines rely on them, and folding them
+(as NFKC does) would make `3，000` look like a number. Full NFKC is not applied for the same
+reason, and because it also rewrites ① ㎡ ™ ½ which quotes should keep verbatim; NFC is applied
+(it only merges canonical equivalents, e.g. CJK compatibility ideographs).
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Callable, Iterator
+from functools import cache
+from importlib import resources
+
+from lxml import etree
+from lxml import html as lxml_html
+
+__all__ = ["html_to_text", "normalise", "simplified_table", "t2s", "tidy_whitespace",
+           "traditional_table"]
+
+# Chinese sentence punctuation that stays full-width (see the module docstring).
+KEEP_FULLWIDTH = frozenset("！（），：；？")
+
+# Half-width CJK punctuation (U+FF61–U+FF64) is folded the other way, to the usual full forms.
+_HALFWIDTH_CJK = {"｡": "。", "｢": "「", "｣": "」", "､": "、"}
+
+
+def _width_table() -> dict[int, str]:
+    table = {
+        code: chr(code - 0xFEE0)
+        for code in range(0xFF01, 0xFF5F)
+        if chr(code) not in KEEP_FULLWIDTH
+    }
+    table[0x3000] = " "  # ideographic space
+    table.update({ord(k): v for k, v in _HALFWIDTH_CJK.items()})
+    return table
+
+
+_WIDTH = _width_table()
+_NEEDS_WIDTH = re.compile("[" + "".join(re.escape(chr(c)) for c in sorted(_WIDTH)) + "]")
+
+# Characters that only ever hide things: soft hyphen, zero-width space/non-joiner, direction
+# marks and embeddings, word joiner, BOM, interlinear annotation marks, and C0/C1 controls
+# other than tab and newline. Forum spam inserts them between Han characters to dodge filters.
+_INVISIBLE = re.compile(
+    "[\u00ad\u180e\u200b\u200c\u200e\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069"
+    "\ufeff\ufff9-\ufffb\x00-\x08\x0e-\x1f\x7f-\x84\x86-\x9f]"
+)
+# Emoji and the code points that glue emoji sequences together (variation selector 16, skin
+# tones are inside U+1F3FB–U+1F3FF). A zero-width joiner is kept only between two of these,
+# where it is part of an emoji such as 👨‍👩‍👧; anywhere else it is a hidden character.
+_EMOJI = (
+    "[\u00a9\u00ae\u203c\u2049\u2122\u2139\u2194-\u21ff\u2300-\u23ff\u24c2\u25a0-\u27bf"
+    "\u2900-\u297f\u2b00-\u2bff\u3030\u303d\u3297\u3299\ufe0f\U0001f000-\U0001faff]"
+)
+_STRAY_ZWJ = re.compile(f"(?<!{_EMOJI})\u200d|\u200d(?!{_EMOJI})")
+
+_LINE_BREAKS = re.compile("\r\n?|[\x0b\x0c\x85\u2028\u2029]")
+# Horizontal white space of any kind (tab, NBSP, en/em spaces, narrow NBSP, ideographic space).
+_HSPACE = re.compile("[ \t\u00a0\u1680\u2000-\u200a\u202f\u205f\u3000]+")
+_LINE_EDGES = re.compile(" ?\n ?")
+_BLANK_RUNS = re.compile("\n{3,}")
+
+
+def normalise(text: str, *, to_simplified: bool = False) -> str:
+    """Return `text` with widths folded, invisible characters removed and white space tidied.
+
+    Lines are kept; within a line runs of white space become one space and the line is
+    stripped; more than one blank line in a row becomes one. Emoji are kept.
+    """
+    if not text:
+        return ""
+    text = _LINE_BREAKS.sub("\n", text)
+    text = _INVISIBLE.sub("", text)
+    if "\u200d" in text:
+        text = _STRAY_ZWJ.sub("", text)
+    if _NEEDS_WIDTH.search(text):
+        text = text.translate(_WIDTH)
+    text = tidy_whitespace(unicodedata.normalize("NFC", text))
+    return t2s(text) if to_simplified else text
+
+
+def tidy_whitespace(text: str) -> str:
+    """Collapse white space within lines, strip lines, keep at most one blank line in a row."""
+    text = _LINE_EDGES.sub("\n", _HSPACE.sub(" ", text))
+    return _BLANK_RUNS.sub("\n\n", text).strip()
+
+
+# --- Traditional → Simplified -----------------------------------------------------------------
+
+# OpenCC (opencc-python-reimplemented) slows down more than linearly on long runs of text
+# without punctuation, so long texts are converted in slices cut at a line or sentence break
+# where there is one. A phrase cut in two at a forced break is converted character by
+# character, which differs only for the few hundred entries of OpenCC's phrase table.
+_T2S_SLICE = 256
+_T2S_BREAKS = ("\n", "。", "，", "！", "？", " ")
+
+
+@cache
+def _opencc_t2s() -> Callable[[str], str]:
+    from opencc import OpenCC  # imported late: only projects that convert pay for it
+
+    return OpenCC("t2s").convert
+
+
+@cache
+def _opencc_dictionary(name: str) -> dict[str, tuple[str, ...]]:
+    """Read one of OpenCC's dictionary files: key → candidate conversions, first is default."""
+    path = resources.files("opencc").joinpath("dictionary", name)
+    table: dict[str, tuple[str, ...]] = {}
+    for line in path.read_text(encoding="utf-8").splitlines():
+        key, _, values = line.partition("\t")
+        if key and values:
+            table[key] = tuple(values.split())
+    return table
+
+
+def traditional_table() -> dict[str, tuple[str, ...]]:
+    """OpenCC's Traditional → Simplified character table (also used by language detection)."""
+    return _opencc_dictionary("TSCharacters.txt")
+
+
+def simplified_table() -> dict[str, tuple[str, ...]]:
+    """OpenCC's Simplified → Traditional character table (used by language detection)."""
+    return _opencc_dictionary("STCharacters.txt")
+
+
+@cache
+def _convertible() -> re.Pattern[str]:
+    """Characters that t2s may change: any key of the character table or start of a phrase."""
+    chars = set(traditional_table())
+    chars.update(phrase[0] for phrase in _opencc_dictionary("TSPhrases.txt"))
+    return re.compile("[" + "".join(re.escape(c) for c in sorted(chars)) + "]")
+
+
+def _slices(text: str, size: int = _T2S_SLICE) -> Iterator[str]:
+    start, end_of_text = 0, len(text)
+    while start < end_of_text:
+        end = start + size
+        if end < end_of_text:
+            cut = max(text.rfind(mark, start, end) for mark in _T2S_BREAKS)
+            end = cut + 1 if cut > start else end
+        yield text[start:end]
+        start = end
+
+
+def t2s(text: str) -> str:
+    """Convert Traditional characters to Simplified; Simplified text is returned unchanged."""
+    convertible = _convertible()
+    if not convertible.search(text):
+        return text  # the common case on a mainland forum: nothing to convert, no OpenCC cost
+    convert = _opencc_t2s()
+    return "".join(
+        convert(piece) if convertible.search(piece) else piece for piece in _slices(text)
+    )
+
+
+# --- HTML → own words + quotes ----------------------------------------------------------------
+
+# Block elements end a line in the text; inline elements do not.
+_BLOCK_TAGS = frozenset({
+    "address", "article", "aside", "blockquote", "center", "dd", "div", "dl", "dt", "fieldset",
+    "figure", "footer", "form", "h1", "h2", "h3", "h4", "h5", "h6", "header", "hr", "li", "main",
+    "nav", "ol", "p", "pre", "section", "table", "tbody", "td", "tfoot", "th", "thead", "tr", "ul",
+})
+_DROP_TAGS = frozenset({"script", "style", "noscript", "template", "head", "title", "iframe"})
+# Discuz classes of blocks that are not the author's words: advertisement inside a post
+# (a_pr), signature (sign), edit note 本帖最后由 … 编辑 (pstatus), "you need to log in to see
+# this attachment / hidden content" notices (attach_nopermission, locked).
+_NOISE_CLASSES = frozenset({"a_pr", "sign", "pstatus", "attach_nopermission", "locked"})
+_QUOTE_CLASSES = frozenset({"quote", "msgborder"})
+_HIDDEN_STYLE = re.compile(
+    r"display:none|visibility:hidden|font-size:0*\.?0+(?:px|pt|em|rem|%)?(?:;|!|$)"
+)
+# lxml refuses str input that declares an encoding; the declaration means nothing for a str.
+_XML_DECLARATION = re.compile(r"^\s*<\?xml[^>]*>")
+_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+# The attribution line Discuz puts at the top of a quote: "东莞老王 发表于 2024-3-2 08:18"
+# (X3), "原帖由 东莞老王 于 2009-3-2 08:18 发表" (6/7, 4/5), "引用:" / "QUOTE:" headers.
+_ATTRIBUTION = re.compile(
+    r"^(?:引用[:：]?|quote[:：]?|.{0,40}?发表于.{0,40}|原帖由.{0,80}?发表|"
+    r"originally posted by.{0,80}|.{0,40}\bwrote[:：]?)$",
+    re.IGNORECASE,
+)
+_CODE_HEADER = re.compile(r"^\s*(?:code|代码)", re.IGNORECASE)
+_CODE_MARK = "data-lurker-code"
+# The edges of blocks: several in a row (</p></div><p>) make one line break, unlike <br>s.
+# NUL never survives parsing (controls are removed first), so it cannot clash with text.
+_SOFT_BREAK = "\x00"
+_SOFT_BREAKS = re.compile("\x00(?:[ ]*\x00)*")
+# In HTML a newline in the source is just a space; lines come from <br> and blocks.
+_HTML_SPACE = re.compile(r"[ \t\r\n\f]+")
+
+
+def html_to_text(html: str) -> tuple[str, list[str]]:
+    """Split a post body into (own words, [quoted block texts]).
+
+    Both are plain text with one line per `<br>` or block; jammer noise, ads, signatures and
+    edit notes are removed first. Malformed HTML is repaired by lxml; empty or unparsable
+    input gives ("", []).
+    """
+    root = _parse_fragment(html)
+    if root is None:
+        return "", []
+    _drop_noise(root)
+    quotes: list[str] = []
+    own = _text_of(root, quotes.append)
+    return own, [quote for quote in quotes if quote]
+
+
+def _parse_fragment(html: str) -> etree._Element | None:
+    if not html or not html.strip():
+        return None
+    html = _CONTROL.sub("", _XML_DECLARATION.sub("", html, count=1))
+    try:
+        return lxml_html.fragment_fromstring(html, create_parent="div")
+    except (etree.ParserError, ValueError):
+        return None
+
+
+def _classes(element: etree._Element) -> frozenset[str]:
+    value = element.get("class")
+    return frozenset(value.split()) if value else frozenset()
+
+
+def _is_noise(element: etree._Element) -> bool:
+    tag = element.tag
+    if not isinstance(tag, str):
+        return True  # comments and processing instructions
+    if tag in _DROP_TAGS:
+        return True
+    classes = _classes(element)
+    if "jammer" in classes or classes & _NOISE_CLASSES:
+        return True
+    style = element.get("style")
+    return bool(style) and _HIDDEN_STYLE.search(style.replace(" ", "").lower()) is not None
+
+
+def _drop_noise(root: etree._Element) -> None:
+    """Remove noise in place; a Discuz 4/5 `msgheader` is dropped too, and marks a code block."""
+    for element in list(root.iter()):
+        if element is root:
+            continue
+        if _is_noise(element):
+            element.drop_tree()  # keeps the tail: the words after the noise are real
+        elif element.tag == "div" and "msgheader" in _classes(element):
+            # 4/5 renders [quote] and [code] alike: msgheader ("QUOTE:"/"CODE:") + msgborder.
+            following = element.getnext()
+            if following is not None and _CODE_HEADER.match(element.text_content()):
+                following.set(_CODE_MARK, "1")
+            element.drop_tree()
+
+
+def _is_quote(element: etree._Element) -> bool:
+    if element.tag == "blockquote":
+        return True
+    return (
+        element.tag == "div"
+        and bool(_classes(element) & _QUOTE_CLASSES)
+        and element.get(_CODE_MARK) is None
+    )
+
+
+def _text_of(root: etree._Element, on_quote: Callable[[str], None] | None) -> str:
+    """Text of `root`; each quote inside is passed to `on_quote` (or skipped) and left out."""
+    parts: list[str] = []
+    walker = etree.iterwalk(root, events=("start", "end"))
+    for event, element in walker:
+        if event == "start":
+            if _is_quote(element) and not _same_quote(root, element):
+                if on_quote is not None:
+                    on_quote(_quote_text(element))
+                walker.skip_subtree()  # its end event still comes: the tail is kept below
+                continue
+            if element.tag == "br":
+                parts.append("\n")
+            elif element.tag in _BLOCK_TAGS:
+                parts.append(_SOFT_BREAK)
+            if element.text:
+                parts.append(_HTML_SPACE.sub(" ", element.text))
+        else:
+            if element is root:
+                break
+            if element.tag in _BLOCK_TAGS or _is_quote(element):
+                parts.append(_SOFT_BREAK)
+            if element.tail:
+                parts.append(_HTML_SPACE.sub(" ", element.tail))
+    return tidy_whitespace(_SOFT_BREAKS.sub("\n", "".join(parts)))
+
+
+def _same_quote(root: etree._Element, element: etree._Element) -> bool:
+    """The root itself, or the blockquote directly inside a root div.quote (X3, 6/7 markup)."""
+    return element is root or (element.getparent() is root and _is_quote(root))
+
+
+def _quote_text(element: etree._Element) -> str:
+    """A quote's own excerpt: nested quotes skipped, the attribution line dropped."""
+    lines = _text_of(element, None).split("\n")
+    while lines and _ATTRIBUTION.match(lines[0]):
+        lines.pop(0)
+    return "\n".join(lines).strip()
+
