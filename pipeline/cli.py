@@ -29,7 +29,9 @@ err = Console(stderr=True)
 
 WorkspaceOpt = Annotated[
     Path | None,
-    typer.Option("--workspace", "-w", help="Workspace folder (default $LURKER_HOME or ./lurker-data)."),
+    typer.Option(
+        "--workspace", "-w", help="Workspace folder (default $LURKER_HOME or ./lurker-data)."
+    ),
 ]
 
 
@@ -154,7 +156,8 @@ def print_crawl_report(report: object, ws: Workspace) -> None:
     )
     skipped = {k: v for k, v in counts.items() if k.startswith("skipped_") or k.startswith("waf")}
     if skipped:
-        console.print("recorded, not parsed: " + ", ".join(f"{k}={v}" for k, v in sorted(skipped.items())))
+        listed = ", ".join(f"{k}={v}" for k, v in sorted(skipped.items()))
+        console.print("recorded, not parsed: " + listed)
     console.print(f"log: {report.log_file}", highlight=False)  # type: ignore[attr-defined]
 
 
@@ -180,7 +183,9 @@ def print_status(summary: list[dict], ws: Workspace) -> None:
         for col in ("fid", "board", "status", "threads", "posts"):
             table.add_column(col, justify="right" if col in ("fid", "threads", "posts") else "left")
         for b in site["boards"]:
-            table.add_row(str(b["fid"]), b["name"] or "", b["status"], str(b["threads"]), str(b["posts"]))
+            table.add_row(
+                str(b["fid"]), b["name"] or "", b["status"], str(b["threads"]), str(b["posts"])
+            )
         console.print(table)
         console.print(
             f"threads {site['threads']} · posts {site['posts']} · post versions "

@@ -1,4 +1,4 @@
-"""The workspace folder: store, WARC files, logs, project config (and later keys, models, exports)."""
+"""The workspace folder: store, WARC files, logs, project config, keys, models, exports."""
 
 from __future__ import annotations
 

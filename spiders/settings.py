@@ -8,7 +8,9 @@ from typing import Any
 from pipeline.settings import CrawlSettings, SiteConfig, effective_user_agent
 
 
-def scrapy_settings(crawl: CrawlSettings, site: SiteConfig, log_file: Path | None) -> dict[str, Any]:
+def scrapy_settings(
+    crawl: CrawlSettings, site: SiteConfig, log_file: Path | None
+) -> dict[str, Any]:
     delay = crawl.download_delay if site.download_delay is None else site.download_delay
     autothrottle = crawl.autothrottle if site.autothrottle is None else site.autothrottle
     return {

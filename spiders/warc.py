@@ -109,7 +109,9 @@ class WarcArchive:
         writer.write_record(response)
         record_id = response.rec_headers.get_header("WARC-Record-ID")
         path = url.split("/", 3)[3] if url.count("/") >= 3 else ""
-        req_headers = StatusAndHeaders(f"{method} /{path} HTTP/1.1", request_headers, is_http_request=True)
+        req_headers = StatusAndHeaders(
+            f"{method} /{path} HTTP/1.1", request_headers, is_http_request=True
+        )
         request = writer.create_warc_record(
             url,
             "request",

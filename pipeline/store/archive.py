@@ -209,7 +209,9 @@ class ArchiveStore:
         """
         with self.session() as s:
             board_id = s.scalar(select(Board.id).where(Board.site_id == site_id, Board.fid == fid))
-            thread = s.scalar(select(Thread).where(Thread.site_id == site_id, Thread.tid == row.tid))
+            thread = s.scalar(
+                select(Thread).where(Thread.site_id == site_id, Thread.tid == row.tid)
+            )
             if thread is None:
                 thread = Thread(site_id=site_id, tid=row.tid)
                 s.add(thread)
@@ -276,7 +278,9 @@ class ArchiveStore:
                     seen_pids.add(parsed.pid)
                 if self._add_version_if_changed(s, post, parsed, fetch_id, now):
                     result.new_versions += 1
-            result.marked_deleted = self._mark_vanished(s, thread.id, page, seen_pids, fetch_id, now)
+            result.marked_deleted = self._mark_vanished(
+                s, thread.id, page, seen_pids, fetch_id, now
+            )
             thread.pages_stored = max(thread.pages_stored if page.page > 1 else 0, page.page)
             thread.last_page = page.last_page
             if page.page >= page.last_page:
