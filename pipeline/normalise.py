@@ -22,15 +22,22 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from functools import cache
 from importlib import resources
 
 from lxml import etree
 from lxml import html as lxml_html
 
-__all__ = ["html_to_text", "normalise", "simplified_table", "t2s", "tidy_whitespace",
-           "traditional_table"]
+__all__ = [
+    "char_class",
+    "html_to_text",
+    "normalise",
+    "simplified_table",
+    "t2s",
+    "tidy_whitespace",
+    "traditional_table",
+]
 
 # Chinese sentence punctuation that stays full-width (see the module docstring).
 KEEP_FULLWIDTH = frozenset("！（），：；？")
@@ -141,10 +148,22 @@ def simplified_table() -> dict[str, tuple[str, ...]]:
 
 @cache
 def _convertible() -> re.Pattern[str]:
-    """Characters that t2s may change: any key of the character table or start of a phrase."""
+    """Characters that t2s may change: any key of the character table or start of a phrase.
+
+    Supplementary-plane characters enter as one range: a class listing them one by one makes
+    `re` fall back from its bitmap to a linear scan, which was 100× slower per character.
+    """
     chars = set(traditional_table())
     chars.update(phrase[0] for phrase in _opencc_dictionary("TSPhrases.txt"))
-    return re.compile("[" + "".join(re.escape(c) for c in sorted(chars)) + "]")
+    return re.compile(char_class(c for c in chars if c <= "\uffff")[:-1] + _ASTRAL_HAN + "]")
+
+
+_ASTRAL_HAN = "\U00020000-\U0003134f"
+
+
+def char_class(chars: Iterable[str]) -> str:
+    """A regex character class of `chars` (keep them in the BMP: see `_convertible`)."""
+    return "[" + "".join(re.escape(c) for c in sorted(chars)) + "]"
 
 
 def _slices(text: str, size: int = _T2S_SLICE) -> Iterator[str]:
@@ -192,12 +211,15 @@ _CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 # The attribution line Discuz puts at the top of a quote: "东莞老王 发表于 2024-3-2 08:18"
 # (X3), "原帖由 东莞老王 于 2009-3-2 08:18 发表" (6/7, 4/5), "引用:" / "QUOTE:" headers.
 _ATTRIBUTION = re.compile(
-    r"^(?:引用[:：]?|quote[:：]?|.{0,40}?发表于.{0,40}|原帖由.{0,80}?发表|"
+    r"^(?:引用[:：]|quote[:：]|.{0,40}?发表于.{0,40}|原帖由.{0,80}?发表|"
     r"originally posted by.{0,80}|.{0,40}\bwrote[:：]?)$",
     re.IGNORECASE,
 )
-_CODE_HEADER = re.compile(r"^\s*(?:code|代码)", re.IGNORECASE)
+_CODE_HEADER = re.compile(r"(?:code|代码)\s*[:：]", re.IGNORECASE)
+_QUOTE_HEADER = re.compile(r"^\s*(?:quote|引用)\s*[:：]", re.IGNORECASE)
+_BLOCK_HEADER_CLASSES = frozenset({"msgheader", "smalltxt"})
 _CODE_MARK = "data-lurker-code"
+_QUOTE_MARK = "data-lurker-quote"
 # The edges of blocks: several in a row (</p></div><p>) make one line break, unlike <br>s.
 # NUL never survives parsing (controls are removed first), so it cannot clash with text.
 _SOFT_BREAK = "\x00"
@@ -251,22 +273,37 @@ def _is_noise(element: etree._Element) -> bool:
 
 
 def _drop_noise(root: etree._Element) -> None:
-    """Remove noise in place; a Discuz 4/5 `msgheader` is dropped too, and marks a code block."""
+    """Remove noise in place, and resolve Discuz 4/5 header + body blocks (see `_mark_block`)."""
     for element in list(root.iter()):
         if element is root:
             continue
         if _is_noise(element):
             element.drop_tree()  # keeps the tail: the words after the noise are real
-        elif element.tag == "div" and "msgheader" in _classes(element):
-            # 4/5 renders [quote] and [code] alike: msgheader ("QUOTE:"/"CODE:") + msgborder.
-            following = element.getnext()
-            if following is not None and _CODE_HEADER.match(element.text_content()):
-                following.set(_CODE_MARK, "1")
-            element.drop_tree()
+        elif element.tag == "div" and _classes(element) & _BLOCK_HEADER_CLASSES:
+            _mark_block(element)
+
+
+def _mark_block(header: etree._Element) -> None:
+    """Discuz 4/5 renders [quote] and [code] alike: a header div ("QUOTE:" / "CODE:") and the
+    body in the next div: `msgheader` + `msgborder` (stock 4/5), `smalltxt` + `altbg2`
+    (FOB-style templates). The header is dropped and the body marked as a quote or as code.
+    A `smalltxt` div that is not such a header (post footers use the class too) is left alone.
+    """
+    label = header.text_content()
+    body = header.getnext()
+    if _CODE_HEADER.search(label):
+        if body is not None:
+            body.set(_CODE_MARK, "1")
+    elif _QUOTE_HEADER.search(label):
+        if body is not None:
+            body.set(_QUOTE_MARK, "1")
+    elif "msgheader" not in _classes(header):
+        return
+    header.drop_tree()
 
 
 def _is_quote(element: etree._Element) -> bool:
-    if element.tag == "blockquote":
+    if element.tag == "blockquote" or element.get(_QUOTE_MARK) is not None:
         return True
     return (
         element.tag == "div"

@@ -1,0 +1,483 @@
+"""Keyword filter: concept lists from `config/keywords.toml`, matched per post and per thread.
+
+`KeywordFilter.from_toml(path | None)` reads a list (lurker's bundled one by default; the syntax
+is documented at the top of `config/keywords.toml`). `match_post(text, tokens)` returns the
+concepts a post matches with the keywords that matched; `keep_thread()` applies the thread rule
+(first post matches, or at least `min_posts` posts do). `kwic()` and `KwicSampler` give
+keyword-in-context lines and a seeded uniform sample of them, streaming in O(k) memory.
+
+Matching is case-insensitive. On the text: a Chinese keyword is a substring (品牌 matches
+自主品牌), a Latin one a whole word (brand matches Brand, not brands; brand* matches both), a
+phrase ("自主 品牌", "own brand") its words in order with only white space between. On the
+tokens (lower-cased, from `Segmenter.tokens`): a token equal to the keyword, or consecutive
+tokens equal to the phrase's words. Token matches catch what the raw text hides, e.g. a
+Traditional post whose tokens come from its `t2s` form. A keyword written `=升级` matches
+tokens only (a whole word, never a piece of a longer one such as 系统升级).
+
+`version` is the SHA-256 of the canonical content (concepts and rules, keywords normalised,
+lower-cased, de-duplicated and sorted; labels and comments excluded), so a corpus can record
+exactly which list selected it, and any change to the list gives a new version.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import random
+import re
+import tomllib
+import unicodedata
+from collections.abc import Collection, Hashable, Iterable, Iterator, Mapping, Sequence, Set
+from dataclasses import dataclass, field
+from functools import lru_cache
+from importlib import resources
+from pathlib import Path
+from typing import Any, Generic, TypeVar
+
+__all__ = [
+    "Concept",
+    "Keyword",
+    "KeywordFilter",
+    "KwicLine",
+    "KwicSampler",
+    "TokenView",
+    "keep_thread",
+    "kwic",
+    "parse_concept",
+    "parse_keyword",
+    "read_keywords_text",
+]
+
+FORMAT = "lurker-keywords/1"
+DEFAULT_MIN_POSTS = 2
+RULES = ("any", "all", "not")
+_CONCEPT_KEYS = frozenset({*RULES, "label"})
+_TOKEN_SEP = "\x1f"  # joins tokens for phrase lookup; never inside a token
+
+_LATIN_EDGE = re.compile(r"[a-z0-9]")
+_LATIN_FIRST = frozenset("abcdefghijklmnopqrstuvwxyz0123456789")
+_SPACES = re.compile(r"\s+")
+
+
+# --- keywords ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Keyword:
+    """One keyword as written in the list, compiled for matching."""
+
+    source: str  # canonical spelling (lower case, single spaces), as reported in hits
+    parts: tuple[str, ...]  # words of a phrase; one part for a single keyword
+    token_only: bool = False  # written =word: match whole tokens only
+    prefix: bool = False  # written word*: the last part is a prefix
+    pattern: re.Pattern[str] | None = field(default=None, compare=False)  # None: substring
+    probe: str = ""  # a literal the lower-cased text must contain for any text match
+
+    def in_text(self, lowered: str) -> bool:
+        if self.token_only or self.probe not in lowered:
+            return False
+        return self.pattern is None or self.pattern.search(lowered) is not None
+
+    def in_tokens(self, tokens: TokenView) -> bool:
+        if len(self.parts) == 1:
+            word = self.parts[0]
+            if self.prefix:
+                return any(token.startswith(word) for token in tokens.latin)
+            return word in tokens.unique
+        if self.prefix:
+            return tokens.has_phrase_prefix(self.parts)
+        return tokens.has_phrase(self.parts)
+
+    def span(self, text: str) -> tuple[int, int] | None:
+        """Where the keyword first occurs in `text` (case-insensitive), for KWIC lines."""
+        pattern = self.pattern or re.compile(re.escape(self.parts[0]))
+        match = re.compile(pattern.pattern, re.IGNORECASE).search(text)
+        return match.span() if match else None
+
+
+def _canonical(raw: str) -> str:
+    return _SPACES.sub(" ", unicodedata.normalize("NFKC", raw)).strip().lower()
+
+
+def _is_latin_edge(char: str) -> bool:
+    return _LATIN_EDGE.match(char) is not None
+
+
+@lru_cache(maxsize=4096)
+def parse_keyword(raw: str) -> Keyword:
+    """Compile one keyword: `word`, `word*`, `two words`, `=word` (see keywords.toml)."""
+    source = _canonical(raw)
+    body = source.removeprefix("=").strip()
+    token_only = source.startswith("=")
+    prefix = body.endswith("*")
+    body = body.removesuffix("*").rstrip()
+    parts = tuple(body.split(" "))
+    if not body or any("*" in part for part in parts):
+        raise ValueError(f"keyword {raw!r}: empty, or '*' not at the end")
+    if prefix and not (_is_latin_edge(parts[-1][0]) and _is_latin_edge(body[-1])):
+        raise ValueError(f"keyword {raw!r}: '*' (prefix) is for Latin words only")
+    pattern = _text_pattern(parts, prefix)
+    probe = max(parts, key=len)
+    return Keyword(source, parts, token_only, prefix, pattern, probe)
+
+
+def _text_pattern(parts: tuple[str, ...], prefix: bool) -> re.Pattern[str] | None:
+    """Regex over lower-cased text; None when a plain substring test is exact (Chinese word)."""
+    first, last = parts[0], parts[-1]
+    if len(parts) == 1 and not _is_latin_edge(first[0]) and not _is_latin_edge(last[-1]):
+        return None
+    pieces = [re.escape(parts[0])]
+    for before, after in zip(parts, parts[1:], strict=False):
+        # Latin words need a space between them; Chinese words usually have none.
+        gap = r"\s+" if _is_latin_edge(before[-1]) and _is_latin_edge(after[0]) else r"\s*"
+        pieces += [gap, re.escape(after)]
+    body = "".join(pieces)
+    if _is_latin_edge(first[0]):
+        body = r"(?<![a-z0-9])" + body
+    if _is_latin_edge(last[-1]) and not prefix:
+        body += r"(?![a-z0-9])"
+    return re.compile(body)
+
+
+class TokenView:
+    """A post's tokens prepared once for many keyword look-ups."""
+
+    __slots__ = ("_joined", "_latin", "tokens", "unique")
+
+    def __init__(self, tokens: Iterable[str]) -> None:
+        self.tokens = [token.lower() for token in tokens]
+        self.unique = frozenset(self.tokens)
+        self._joined: str | None = None
+        self._latin: list[str] | None = None
+
+    @property
+    def joined(self) -> str:
+        """All tokens between separators, for phrase look-up as a substring."""
+        if self._joined is None:
+            self._joined = _TOKEN_SEP + _TOKEN_SEP.join(self.tokens) + _TOKEN_SEP
+        return self._joined
+
+    @property
+    def latin(self) -> list[str]:
+        """Distinct tokens starting with a Latin letter or digit (prefix keywords look here)."""
+        if self._latin is None:
+            self._latin = [token for token in self.unique if token[0] in _LATIN_FIRST]
+        return self._latin
+
+    def has_phrase(self, parts: Sequence[str]) -> bool:
+        if not all(part in self.unique for part in parts):
+            return False
+        return _TOKEN_SEP + _TOKEN_SEP.join(parts) + _TOKEN_SEP in self.joined
+
+    def has_phrase_prefix(self, parts: Sequence[str]) -> bool:
+        return _TOKEN_SEP + _TOKEN_SEP.join(parts) in self.joined
+
+
+# --- concepts and the filter ------------------------------------------------------------------
+
+Groups = tuple[tuple[Keyword, ...], ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Concept:
+    """A concept matches when one `any` group matches (or `any` is empty), every `all` group
+    matches, and no `not` group matches. A group is one keyword or alternatives `a|b|c`."""
+
+    name: str
+    any: Groups = ()
+    all: Groups = ()
+    not_: Groups = ()
+    label: str = ""
+
+    def keywords(self) -> Iterator[Keyword]:
+        for groups in (self.any, self.all, self.not_):
+            for group in groups:
+                yield from group
+
+    def evaluate(self, hit: Set[str]) -> list[str]:
+        """Keywords that matched (from `any` and `all`), or [] when the rule is not met.
+
+        `hit` holds the `source` of every keyword found in the post.
+        """
+        hits = [kw.source for group in self.any for kw in group if kw.source in hit]
+        if self.any and not hits:
+            return []
+        for group in self.all:
+            group_hits = [kw.source for kw in group if kw.source in hit]
+            if not group_hits:
+                return []
+            hits += group_hits
+        if any(kw.source in hit for group in self.not_ for kw in group):
+            return []
+        return list(dict.fromkeys(hits))
+
+    def canonical(self) -> dict[str, list[str]]:
+        def flat(groups: Groups) -> list[str]:
+            return sorted({"|".join(sorted({kw.source for kw in group})) for group in groups})
+
+        return {"any": flat(self.any), "all": flat(self.all), "not": flat(self.not_)}
+
+
+class _Index:
+    """Finds the keywords present in a post without trying every keyword on it.
+
+    Text side: keywords are filed under the first character of their probe, and only those
+    filed under a character of the post are tried. Token side: keywords are filed under their
+    first word, looked up for the post's distinct tokens. Set intersections do the filtering
+    at C speed, which keeps a list of hundreds of keywords cheap per post.
+    """
+
+    def __init__(self, keywords: Iterable[Keyword]) -> None:
+        self.by_char: dict[str, list[Keyword]] = {}
+        self.by_token: dict[str, list[Keyword]] = {}
+        # Single-word prefix keywords (brand*) on tokens, filed under their first letter.
+        self.prefixed: dict[str, list[Keyword]] = {}
+        for kw in {kw.source: kw for kw in keywords}.values():
+            if not kw.token_only:
+                self.by_char.setdefault(kw.probe[0], []).append(kw)
+            if kw.prefix and len(kw.parts) == 1:
+                self.prefixed.setdefault(kw.parts[0][0], []).append(kw)
+            else:
+                self.by_token.setdefault(kw.parts[0], []).append(kw)
+        self.chars = frozenset(self.by_char)
+        self.first_words = frozenset(self.by_token)
+
+    def found(self, lowered: str, tokens: TokenView) -> set[str]:
+        hit: set[str] = set()
+        for char in self.chars.intersection(lowered):
+            hit.update(kw.source for kw in self.by_char[char] if kw.in_text(lowered))
+        for word in self.first_words.intersection(tokens.unique):
+            hit.update(
+                kw.source for kw in self.by_token[word]
+                if kw.source not in hit and kw.in_tokens(tokens)
+            )
+        if self.prefixed and tokens.latin:
+            for letter in {token[0] for token in tokens.latin}.intersection(self.prefixed):
+                hit.update(
+                    kw.source for kw in self.prefixed[letter]
+                    if kw.source not in hit and kw.in_tokens(tokens)
+                )
+        return hit
+
+
+def _parse_groups(values: Any, where: str) -> Groups:
+    if not isinstance(values, list) or not all(isinstance(v, str) for v in values):
+        raise ValueError(f"{where}: expected a list of strings")
+    try:
+        return tuple(
+            tuple(parse_keyword(alt) for alt in value.split("|")) for value in values
+        )
+    except ValueError as exc:
+        raise ValueError(f"{where}: {exc}") from exc
+
+
+def parse_concept(name: str, table: Mapping[str, Any]) -> Concept:
+    unknown = sorted(set(table) - _CONCEPT_KEYS)
+    if unknown:
+        raise ValueError(f"concept {name!r}: unknown key(s) {', '.join(unknown)}")
+    groups = {rule: _parse_groups(table.get(rule, []), f"{name}.{rule}") for rule in RULES}
+    if not groups["any"] and not groups["all"]:
+        raise ValueError(f"concept {name!r}: needs keywords in 'any' or 'all'")
+    return Concept(name, groups["any"], groups["all"], groups["not"], str(table.get("label", "")))
+
+
+def keep_thread(
+    first_post_hits: Mapping[str, Sequence[str]],
+    per_post_hits: Iterable[Mapping[str, Sequence[str]]],
+    min_posts: int = DEFAULT_MIN_POSTS,
+    concepts: Collection[str] | None = None,
+) -> bool:
+    """Keep a thread when its first post matches, or at least `min_posts` of its posts do.
+
+    `per_post_hits` covers every post of the thread (the first post included), as returned by
+    `match_post`, and is read only as far as needed; `concepts` restricts the rule to some
+    concepts (default: any concept).
+    """
+
+    def matches(hits: Mapping[str, Sequence[str]]) -> bool:
+        return any(hits[c] for c in hits if concepts is None or c in concepts)
+
+    if matches(first_post_hits):
+        return True
+    count = 0
+    for hits in per_post_hits:
+        count += matches(hits)
+        if count >= min_posts:
+            return True
+    return False
+
+
+class KeywordFilter:
+    """A keyword list: concepts, the thread rule's `min_posts`, and the list's `version`."""
+
+    def __init__(self, concepts: Iterable[Concept], min_posts: int = DEFAULT_MIN_POSTS) -> None:
+        self.concepts = tuple(concepts)
+        self.min_posts = min_posts
+        self.version = _version(self.concepts, min_posts)
+        self._index = _Index(kw for concept in self.concepts for kw in concept.keywords())
+        # Sources of the keywords that can make each concept match (`not` cannot).
+        self._positive = [
+            frozenset(kw.source for groups in (c.any, c.all) for group in groups for kw in group)
+            for c in self.concepts
+        ]
+
+    def __repr__(self) -> str:
+        return f"KeywordFilter({len(self.concepts)} concepts, version={self.version[:12]})"
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> KeywordFilter:
+        """Build from the parsed TOML table (pure: no file access)."""
+        unknown = sorted(set(data) - {"thread", "concepts"})
+        if unknown:
+            raise ValueError(f"keyword list: unknown table(s) {', '.join(unknown)}")
+        thread = data.get("thread", {})
+        min_posts = thread.get("min_posts", DEFAULT_MIN_POSTS)
+        if not isinstance(min_posts, int) or isinstance(min_posts, bool) or min_posts < 1:
+            raise ValueError("keyword list: thread.min_posts must be a positive integer")
+        tables = data.get("concepts", {})
+        if not tables:
+            raise ValueError("keyword list: no [concepts.<name>] tables")
+        return cls((parse_concept(name, table) for name, table in tables.items()), min_posts)
+
+    @classmethod
+    def from_toml(cls, path: str | Path | None = None) -> KeywordFilter:
+        """Read a project's keyword list, or lurker's bundled `config/keywords.toml`."""
+        return cls.from_dict(tomllib.loads(read_keywords_text(path)))
+
+    @property
+    def names(self) -> list[str]:
+        return [concept.name for concept in self.concepts]
+
+    def concept(self, name: str) -> Concept:
+        for concept in self.concepts:
+            if concept.name == name:
+                return concept
+        raise KeyError(name)
+
+    def match_post(self, text: str, tokens: Iterable[str] = ()) -> dict[str, list[str]]:
+        """{concept: [matched keywords]} for the concepts this post matches."""
+        hit = self._index.found(text.lower(), TokenView(tokens))
+        if not hit:
+            return {}
+        matched: dict[str, list[str]] = {}
+        for concept, positive in zip(self.concepts, self._positive, strict=True):
+            if positive.isdisjoint(hit):
+                continue
+            found = concept.evaluate(hit)
+            if found:
+                matched[concept.name] = found
+        return matched
+
+    def keep_thread(
+        self,
+        first_post_hits: Mapping[str, Sequence[str]],
+        per_post_hits: Iterable[Mapping[str, Sequence[str]]],
+        concepts: Collection[str] | None = None,
+    ) -> bool:
+        """`keep_thread` with this list's `min_posts`."""
+        return keep_thread(first_post_hits, per_post_hits, self.min_posts, concepts)
+
+
+def read_keywords_text(path: str | Path | None = None) -> str:
+    """A project's keyword list at `path`, or lurker's bundled `config/keywords.toml`."""
+    if path is None:
+        return resources.files("config").joinpath("keywords.toml").read_text(encoding="utf-8")
+    return Path(path).read_text(encoding="utf-8")
+
+
+def _version(concepts: Iterable[Concept], min_posts: int) -> str:
+    content = {
+        "format": FORMAT,
+        "min_posts": min_posts,
+        "concepts": {c.name: c.canonical() for c in concepts},
+    }
+    canonical = json.dumps(content, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+
+# --- keyword in context -----------------------------------------------------------------------
+
+
+def kwic(text: str, keyword: str | Keyword, width: int = 20) -> str:
+    """`left【keyword】right` around the keyword's first occurrence in `text`, "" if absent.
+
+    Up to `width` characters each side, line breaks shown as spaces, `…` where cut.
+    """
+    kw = keyword if isinstance(keyword, Keyword) else parse_keyword(keyword)
+    span = kw.span(text)
+    if span is None:
+        return ""
+    start, end = span
+    left_from, right_to = max(0, start - width), min(len(text), end + width)
+    left = ("…" if left_from else "") + text[left_from:start]
+    right = text[end:right_to] + ("…" if right_to < len(text) else "")
+    return _one_line(left) + "【" + _one_line(text[start:end]) + "】" + _one_line(right)
+
+
+def _one_line(text: str) -> str:
+    return _SPACES.sub(" ", text)
+
+
+@dataclass(frozen=True, slots=True)
+class KwicLine:
+    concept: str
+    keyword: str
+    line: str
+    ref: Hashable = None  # e.g. the post id, for going back to the source
+
+
+T = TypeVar("T")
+
+
+class KwicSampler(Generic[T]):
+    """A uniform random sample of at most `k` items per concept from a stream (Algorithm R).
+
+    Each concept has its own generator, seeded from (`seed`, concept name) with SHA-256 (not
+    `hash()`, which changes per process): the sample for a concept depends only on the seed
+    and on that concept's own stream, not on other concepts or on the process.
+    """
+
+    def __init__(self, seed: int | str, k: int) -> None:
+        if k < 1:
+            raise ValueError("k must be at least 1")
+        self.seed, self.k = seed, k
+        self._seen: dict[str, int] = {}
+        self._samples: dict[str, list[T]] = {}
+        self._rngs: dict[str, random.Random] = {}
+
+    def _rng(self, concept: str) -> random.Random:
+        rng = self._rngs.get(concept)
+        if rng is None:
+            digest = hashlib.sha256(f"{self.seed}\x1f{concept}".encode()).digest()
+            rng = self._rngs[concept] = random.Random(int.from_bytes(digest[:8], "big"))
+        return rng
+
+    def offer(self, concept: str, item: T) -> None:
+        seen = self._seen.get(concept, 0) + 1
+        self._seen[concept] = seen
+        sample = self._samples.setdefault(concept, [])
+        if seen <= self.k:
+            sample.append(item)
+            return
+        slot = self._rng(concept).randrange(seen)
+        if slot < self.k:
+            sample[slot] = item
+
+    def offer_post(
+        self, text: str, hits: Mapping[str, Sequence[str]], ref: Hashable = None,
+        width: int = 20,
+    ) -> None:
+        """Offer one KWIC line per (concept, keyword) hit of a post (token-only hits that
+        do not occur in the text give no line)."""
+        for concept, keywords in hits.items():
+            for keyword in keywords:
+                line = kwic(text, keyword, width)
+                if line:
+                    self.offer(concept, KwicLine(concept, keyword, line, ref))
+
+    def seen(self, concept: str) -> int:
+        return self._seen.get(concept, 0)
+
+    def samples(self) -> dict[str, list[T]]:
+        """The current sample per concept (in reservoir order)."""
+        return {concept: list(items) for concept, items in self._samples.items()}
