@@ -129,10 +129,10 @@ CARD_BINS = {"622202": 19, "622848": 19, "621700": 19, "622588": 16, "621483": 1
              "621661": 19, "622262": 19, "622908": 18, "625966": 16}
 SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何林高罗郑梁谢宋唐许邓冯韩曹彭曾肖蔡潘"
 GIVEN = words("伟 芳 秀英 敏 静 丽 强 磊 军 洋 勇 艳 杰 娟 涛 明 超 秀兰 霞 平 刚 桂英 建华 志强 "
-         "海燕 晓东 文静 国庆 小红 春梅 建国 立新 振华 美玲 嘉欣 子豪 俊杰 雪梅")
+              "海燕 晓东 文静 国庆 小红 春梅 建国 立新 振华 美玲 嘉欣 子豪 俊杰 雪梅")
 TITLES = words("经理 总 老板 小姐 工 姐 师傅 主管")
 PINYIN = words("zhangwei liuyang wangfang chenjie linli huangtao zhoumin wuqiang xuhua sunli "
-          "gaofeng luoqin hejun zhengkai liangyu xieting tanglei")
+               "gaofeng luoqin hejun zhengkai liangyu xieting tanglei")
 EN_NAMES = words("kevin lucy tony jacky sunny cindy amy jason eric linda coco vivian leo frank")
 BRANDS = words("xinhe hengda jinlong ruifeng huayu tianli meicheng yongsheng baoli kaida")
 PRODUCTS = words("mould hardware led packaging textile toys bags ceramic shoes furniture")
@@ -176,7 +176,10 @@ def wechat_id(rng: Random) -> str:
 
 
 def qq_number(rng: Random) -> str:
-    return str(rng.randrange(10_000, 3_999_999_999))
+    # Old accounts have 5-7 digits, most have 8-10.
+    length = rng.choices([5, 6, 7, 8, 9, 10], [1, 2, 3, 6, 10, 8])[0]
+    return str(rng.randrange(1, 4 if length == 10 else 10)) + "".join(
+        rng.choices("0123456789", k=length - 1))
 
 
 def email_address(rng: Random) -> str:
@@ -186,8 +189,9 @@ def email_address(rng: Random) -> str:
     if roll < 0.45:
         company = rng.choice(CITIES) + rng.choice(BRANDS)
         return f"{rng.choice(['sales', 'info', 'export', 'hr'])}@{company}.com"
-    local = rng.choice([*PINYIN, *EN_NAMES]) + rng.choice(["", ".", "_"])
-    local = local.rstrip("._") + (str(rng.randrange(1, 999)) if rng.random() < 0.6 else "")
+    local = rng.choice([*PINYIN, *EN_NAMES])
+    if rng.random() < 0.6:
+        local += rng.choice(["", ".", "_"]) + str(rng.randrange(1, 999))
     return f"{local}@{rng.choice(MAIL_DOMAINS)}"
 
 
