@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 from collections import Counter
 from datetime import datetime, timedelta
@@ -323,3 +324,135 @@ def test_no_unplanted_details(posts: list[dict[str, Any]]):
         for s in sorted(p["pii"], key=lambda s: -s["start"]):
             text = text[:s["start"]] + "■" + text[s["end"]:]
         assert not leak.search(text), p["text"]
+
+
+# --- the topical sentence banks --------------------------------------------------------------
+
+BANK_MINIMUM = {"subjects": 25, "openers": 40, "replies": 100, "en": 10, "zh-Hant": 8}
+ZH_SECTIONS = ("subjects", "openers", "replies", "zh-Hant")
+WORD = re.compile(r"[\u4e00-\u9fff]{2,}|[A-Za-z]{2,}")
+CONCEPTS = {  # what researchers search for, and the themes where it must be most frequent
+    "OEM": {"oem_odm_obm"}, "ODM": {"oem_odm_obm"}, "OBM": {"oem_odm_obm"},
+    "贴牌": {"oem_odm_obm"}, "代工": {"oem_odm_obm"}, "转型": {"oem_odm_obm"},
+    "升级": {"oem_odm_obm"}, "自主品牌": {"branding", "oem_odm_obm"}, "品牌": {"branding"},
+    "研发": {"rnd_design"}, "设计": {"rnd_design"}, "打样": {"rnd_design"},
+    "专利": {"ipr"}, "山寨": {"ipr"}, "仿冒": {"ipr"}, "知识产权": {"ipr"}, "侵权": {"ipr"},
+    "汇率": {"exchange_rate"}, "人民币升值": {"exchange_rate"}, "贬值": {"exchange_rate"},
+    "结汇": {"exchange_rate"}, "退税": {"policy"}, "政策": {"policy"}, "补贴": {"policy"},
+    "关税": {"policy"}, "信保": {"policy"}, "原材料": {"costs"}, "人工成本": {"costs"},
+    "成本": {"costs"}, "利润": {"price_war", "costs", "exchange_rate", "oem_odm_obm"},
+    "价格战": {"price_war"}, "压价": {"price_war"}, "砍价": {"price_war"},
+    "质量": {"quality"}, "返工": {"quality"}, "投诉": {"quality", "ipr"}, "验货": {"quality"},
+}
+
+
+@pytest.fixture(scope="module")
+def banks() -> dict[str, generate.Bank]:
+    found = generate.load_banks(generate.SENTENCES)
+    found.pop("common")
+    return found
+
+
+@pytest.fixture(scope="module")
+def bank_words(banks: dict[str, generate.Bank]) -> dict[str, Counter[str]]:
+    """Word counts per theme over the banks' Chinese sections (jieba, words of 2+ characters)."""
+    return {theme: Counter(w for section in ZH_SECTIONS for s in bank.get(section, [])
+                           for w in words(s))
+            for theme, bank in banks.items()}
+
+
+def words(text: str) -> list[str]:
+    import jieba
+
+    return [w for w in jieba.lcut(text) if WORD.fullmatch(w)]
+
+
+def test_every_theme_has_a_bank(banks: dict[str, generate.Bank]):
+    assert set(banks) == set(generate.TOPICAL + generate.NOISE)
+
+
+@pytest.mark.parametrize("theme", generate.TOPICAL)
+def test_topical_bank_is_large_and_distinct(banks: dict[str, generate.Bank], theme: str):
+    bank = banks[theme]
+    for section, minimum in BANK_MINIMUM.items():
+        assert len(set(bank[section])) >= minimum, (theme, section)
+        assert len(set(bank[section])) == len(bank[section]), (theme, section)  # no duplicates
+    sentences = [s for section in BANK_MINIMUM for s in bank[section]]
+    assert len(set(sentences)) >= 180
+    # hand-written, not templated: few sentences share their first or last six characters
+    assert len({s[:6] for s in sentences}) >= 0.9 * len(sentences)
+    assert len({s[-6:] for s in sentences}) >= 0.9 * len(sentences)
+    lengths = [len(s) for s in bank["replies"]]
+    assert sum(n <= 12 for n in lengths) >= 5 and sum(n >= 60 for n in lengths) >= 3  # varied
+    others = {s for t, b in banks.items() if t != theme for sec in b.values() for s in sec}
+    assert not others & set(sentences)  # no sentence is shared between themes
+
+
+def test_topical_vocabulary_separates_themes(bank_words: dict[str, Counter[str]]):
+    """Each theme's most distinctive words are mostly its own (a topic model can find it)."""
+    total: Counter[str] = Counter()
+    for counts in bank_words.values():
+        total.update(counts)
+    spread = Counter(w for counts in bank_words.values() for w in counts)
+    size = sum(total.values())
+    for theme in generate.TOPICAL:
+        counts = bank_words[theme]
+        prior = sum(counts.values()) / size
+        # log-odds weighted by frequency, over words that are not everyday talk in most themes
+        scored = sorted(((n * math.log(n / total[w] / prior), w) for w, n in counts.items()
+                         if n >= 3 and spread[w] <= 6), reverse=True)[:15]
+        own = [w for _, w in scored if counts[w] > total[w] / 2]
+        assert len(scored) == 15 and len(own) >= 11, (theme, [w for _, w in scored])
+
+
+def test_concept_keywords_occur_in_expected_themes(banks: dict[str, generate.Bank]):
+    for keyword, expected in CONCEPTS.items():
+        counts = {theme: sum(s.count(keyword) for section in ZH_SECTIONS
+                             for s in bank.get(section, []))
+                  for theme, bank in banks.items()}
+        top = max(counts, key=counts.__getitem__)
+        assert top in expected and counts[top] >= 5, (keyword, counts)
+        for theme in expected:
+            assert counts[theme] >= 3, (keyword, theme, counts)
+    # real talk overlaps: profit worries everyone, factories talk brands too
+    assert sum(bool(s.count("利润")) for t in generate.TOPICAL
+               for s in banks[t]["replies"]) >= 30
+    assert sum(any("利润" in s for s in banks[t]["replies"]) for t in generate.TOPICAL) >= 5
+
+
+def test_threads_are_recoverable_from_their_words(corpus: dict[str, Any],
+                                                  bank_words: dict[str, Counter[str]]):
+    """Naive Bayes over the banks' words finds a thread's theme from its first posts."""
+    vocabulary = len(set().union(*bank_words.values()))
+    sizes = {theme: sum(counts.values()) for theme, counts in bank_words.items()}
+
+    def score(theme: str, tokens: list[str]) -> float:
+        counts, denominator = bank_words[theme], sizes[theme] + 0.1 * vocabulary
+        return sum(math.log((counts[w] + 0.1) / denominator) for w in tokens)
+
+    hits: Counter[str] = Counter()
+    seen: Counter[str] = Counter()
+    for t in corpus["threads"]:
+        if t["sticky"] or t["theme"] not in generate.TOPICAL:
+            continue
+        tokens = [w for p in t["posts"][:3] if p["lang"] in ("zh", "mixed")
+                  for w in words(p["text"])]
+        guess = max(bank_words, key=lambda theme: score(theme, tokens))
+        seen[t["theme"]] += 1
+        hits[t["theme"]] += guess == t["theme"]
+    assert sum(hits.values()) >= 0.9 * sum(seen.values())
+    assert all(hits[theme] >= 0.75 * seen[theme] for theme in generate.TOPICAL), (hits, seen)
+
+
+def test_topical_share_of_threads(corpus: dict[str, Any]):
+    themes = Counter(t["theme"] for t in corpus["threads"] if not t["sticky"])
+    topical = sum(themes[t] for t in generate.TOPICAL)
+    assert 0.55 <= topical / sum(themes.values()) <= 0.75
+    assert all(themes[t] >= 12 for t in generate.TOPICAL), themes
+    for fid in (2, 36, 41):
+        board = [t for t in corpus["threads"] if t["fid"] == fid and not t["sticky"]]
+        share = sum(t["theme"] in generate.TOPICAL for t in board) / len(board)
+        assert 0.75 <= share < 1, fid  # topical boards are mostly topical, noise stays
+    long_topical = [t for t in corpus["threads"]
+                    if len(t["posts"]) > 100 and t["theme"] in generate.TOPICAL]
+    assert len(long_topical) >= 3  # topical threads longer than 10 pages
