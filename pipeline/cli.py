@@ -203,6 +203,124 @@ def print_status(summary: list[dict], ws: Workspace) -> None:
             )
 
 
+@app.command()
+def process(
+    workspace: WorkspaceOpt = None,
+    keywords: Annotated[
+        Path | None, typer.Option(help="A keyword list (default: config/keywords.toml).")
+    ] = None,
+    since: Annotated[str | None, typer.Option(help="Only posts since DATE (YYYY-MM-DD).")] = None,
+    until: Annotated[
+        str | None, typer.Option(help="Only posts before DATE (YYYY-MM-DD).")
+    ] = None,
+    boards: Annotated[str | None, typer.Option(help="Board ids (fid), comma-separated.")] = None,
+    workers: Annotated[int, typer.Option(min=1, help="Worker processes for the steps.")] = 1,
+    show_kwic: Annotated[
+        str | None,
+        typer.Option("--show-kwic", metavar="CONCEPT",
+                     help="Print the KWIC sample of CONCEPT from a snapshot, then stop."),
+    ] = None,
+    snapshot: Annotated[
+        int | None, typer.Option(help="With --show-kwic: the snapshot (default: newest).")
+    ] = None,
+) -> None:
+    """Run the processing flow: normalise, language, anonymise, segment, keyword filter,
+    snapshot. Prints a summary per step and the snapshot id."""
+    ws = Workspace.resolve(workspace)
+    if not ws.db_path.exists() and ws.store_url.startswith("sqlite"):
+        raise fail(f"no archive in {ws.root} (run `lurker crawl` or `lurker demo` first)")
+    if show_kwic is not None:
+        print_kwic(ws, show_kwic, snapshot)
+        return
+    if keywords is not None and not keywords.is_file():
+        raise fail(f"--keywords: no such file {keywords}")
+    try:
+        offset = load_settings(ws.config_file).crawl.utc_offset
+        report = run_process_with_status(
+            ws, keywords=str(keywords) if keywords else None,
+            since=parse_since(since, offset), until=parse_since(until, offset),
+            boards=parse_boards(boards), workers=workers,
+        )
+    except ConfigError as exc:
+        raise fail(str(exc)) from None
+    print_process_report(report)
+
+
+def run_process_with_status(ws: Workspace, **options: object) -> object:
+    from pipeline.anonymise import KeyFileError
+    from pipeline.process import run_process
+
+    try:
+        with console.status("processing (Prefect flow lurker-process)…"):
+            return run_process(ws, **options)  # type: ignore[arg-type]
+    except KeyFileError as exc:
+        raise fail(str(exc)) from None
+    except ValueError as exc:  # a broken keyword list or user dictionary
+        raise fail(str(exc)) from None
+
+
+def print_process_report(report: object) -> None:
+    r = report  # a pipeline.process.flow.ProcessReport
+    summary: dict = r.summary  # type: ignore[attr-defined]
+    table = Table(title="processing steps")
+    for col in ("step", "posts", "chars", "seconds", "posts/s"):
+        table.add_column(col, justify="left" if col == "step" else "right")
+    seconds: dict = r.step_seconds  # type: ignore[attr-defined]
+    chars: dict = r.step_chars  # type: ignore[attr-defined]
+    fresh = r.posts_processed  # type: ignore[attr-defined]
+    for step in ("normalise", "language", "anonymise", "segment", "keywords"):
+        sec = seconds.get(step, 0.0)
+        rate = f"{fresh / sec:,.0f}" if sec > 0 and fresh else "-"
+        table.add_row(step, f"{fresh:,}", f"{chars.get(step, 0):,}", f"{sec:.2f}", rate)
+    console.print(table)
+    console.print(
+        f"posts in {summary['posts_in']:,} ({r.posts_reused:,} reused from earlier runs, "  # type: ignore[attr-defined]
+        f"{fresh:,} processed) · threads in {summary['threads_in']:,} · "
+        f"posts matching a concept {summary['posts_matched']:,} · kept "
+        f"{summary['threads_kept']:,} threads, {summary['posts_kept']:,} posts",
+        highlight=False,
+    )
+    langs = ", ".join(f"{k} {v:,}" for k, v in summary["languages"].items())
+    console.print(f"languages: {langs or '-'}", highlight=False)
+    repl = ", ".join(f"{k} {v:,}" for k, v in summary["replacements"].items())
+    console.print(f"replacements by type: {repl or 'none'}", highlight=False)
+    hits = ", ".join(f"{k} {v:,}" for k, v in summary["concept_hits"].items())
+    console.print(f"keyword hits (posts per concept): {hits or 'none'}", highlight=False)
+    top = ", ".join(f"{k} {v:,}" for k, v in list(summary["keyword_hits"].items())[:12])
+    console.print(f"top keywords: {top or 'none'}", highlight=False)
+    state = "unchanged, existing" if r.snapshot_reused else "new"  # type: ignore[attr-defined]
+    console.print(
+        f"snapshot [bold]{r.snapshot_id}[/] ({state}; keyword list "  # type: ignore[attr-defined]
+        f"{r.keywords_version[:12]}, settings {r.settings_hash[:12]}) in {r.seconds:.1f} s "  # type: ignore[attr-defined]
+        f"with {r.workers} worker(s)",  # type: ignore[attr-defined]
+        highlight=False,
+    )
+
+
+def print_kwic(ws: Workspace, concept: str, snapshot_id: int | None) -> None:
+    from pipeline.process.store_io import load_snapshot
+    from pipeline.store import ArchiveStore
+
+    store = ArchiveStore(ws.store_url)
+    try:
+        snap = load_snapshot(store, snapshot_id)
+    finally:
+        store.close()
+    if snap is None:
+        which = f"snapshot {snapshot_id}" if snapshot_id is not None else "a snapshot"
+        raise fail(f"no {which} in {ws.root} (run `lurker process` first)")
+    if concept not in snap.kwic:
+        known = ", ".join(sorted(snap.kwic)) or "none"
+        raise fail(f"no KWIC sample for {concept!r} in snapshot {snap.id} (concepts: {known})")
+    lines = snap.kwic[concept]
+    seen = snap.summary.get("kwic_seen", {}).get(concept, len(lines))
+    console.print(f"snapshot {snap.id} · concept {concept}: {len(lines)} of {seen} "
+                  "keyword-in-context lines (random sample)", highlight=False)
+    for item in lines:
+        console.print(f"  [dim]{item['post_version_id']:>8}[/] {item['keyword']:<14} "
+                      f"{item['line']}", highlight=False, markup=True)
+
+
 @app.command("demo-forum")
 def demo_forum(
     port: Annotated[int, typer.Option(help="Port on 127.0.0.1 (0 = a free one).")] = 8800,

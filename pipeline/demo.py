@@ -24,7 +24,13 @@ def fresh_workspace(path: Path | None) -> Workspace:
 
 
 def run_demo(workspace: Path | None, markup: str, console: Console) -> Workspace:
-    from pipeline.cli import crawl_with_progress, print_crawl_report, print_status
+    from pipeline.cli import (
+        crawl_with_progress,
+        print_crawl_report,
+        print_process_report,
+        print_status,
+        run_process_with_status,
+    )
     from pipeline.demoforum.quirks import Quirks
     from pipeline.demoforum.server import DemoForum
     from pipeline.store import ArchiveStore
@@ -40,9 +46,14 @@ def run_demo(workspace: Path | None, markup: str, console: Console) -> Workspace
         print_status(store.summary(), ws)
     finally:
         store.close()
+    console.print("\n[bold]processing[/] the archive into a corpus snapshot")
+    report = run_process_with_status(ws)
+    print_process_report(report)
     console.print(
         f"\n[bold]workspace:[/] {ws.root}\n  store: {ws.db_path}\n  WARC:  {ws.warc_dir}\n"
-        f"  logs:  {ws.log_dir}\nInspect it with `lurker status --workspace {ws.root}`.",
+        f"  logs:  {ws.log_dir}\n  pseudonym key: {ws.root / 'pseudonym.key'} (keep it private)\n"
+        f"Inspect it with `lurker status --workspace {ws.root}` and "
+        f"`lurker process --workspace {ws.root} --show-kwic oem`.",
         highlight=False,
     )
     return ws

@@ -34,6 +34,13 @@ class ProcessedPost(Base):
     replacements: Mapped[dict] = mapped_column(JSON, default=dict)  # type → count, never values
     hits: Mapped[dict] = mapped_column(JSON, default=dict)  # concept → keywords matched
     chars: Mapped[int] = mapped_column(Integer)
+    # Added for the processing flow (issue 4): what the steps record besides the above.
+    floor: Mapped[int | None] = mapped_column(Integer)
+    traditional: Mapped[bool] = mapped_column(Boolean, default=False)  # written in Traditional
+    sentences: Mapped[dict] = mapped_column(JSON, default=dict)  # script label → sentences
+    # Quoted blocks, not the author's words: [{"author": pseudonym | None, "text": anonymised}]
+    quotes: Mapped[list] = mapped_column(JSON, default=list)
+    matched: Mapped[bool] = mapped_column(Boolean, default=False)  # the post matched a concept
 
 
 class Snapshot(Base):

@@ -1,0 +1,198 @@
+"""The Prefect flow `lurker-process`: archive → normalise → language → anonymise → segment →
+keywords → snapshot, streamed from the store in batches.
+
+Import this module only after `configure_prefect()` (see `pipeline.process.run_process`).
+Store reads and writes stay in the flow body (the edges); each step is a Prefect task over one
+batch whose per-post work runs in `Runner` (in-process or a warm process pool, see `pool`).
+Posts already processed under the same settings hash are read back from `processed_posts`
+instead of being recomputed.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from prefect import flow, task
+from prefect.cache_policies import NO_CACHE
+
+from pipeline.anonymise import load_or_create_key
+from pipeline.process import store_io
+from pipeline.process.anonymise import anonymise_records
+from pipeline.process.context import PROCESS_VERSION, ContextSpec
+from pipeline.process.keywords import keyword_records
+from pipeline.process.language import language_records
+from pipeline.process.normalise import normalise_records
+from pipeline.process.pool import Runner, Step
+from pipeline.process.records import Batch
+from pipeline.process.segment import segment_records
+from pipeline.process.settings import KEY_FILE, ProcessSettings, load_process_settings
+from pipeline.process.snapshot import SnapshotBuilder
+from pipeline.store import ArchiveStore
+from pipeline.workspace import Workspace
+
+log = logging.getLogger("lurker.process")
+
+STEPS = ("normalise", "language", "anonymise", "segment", "keywords")
+
+
+@dataclass
+class ProcessReport:
+    snapshot_id: int
+    snapshot_reused: bool  # an identical snapshot existed: no new number was issued
+    settings_hash: str
+    keywords_version: str
+    summary: dict[str, Any]
+    posts_reused: int
+    posts_processed: int
+    workers: int
+    seconds: float
+    step_seconds: dict[str, float] = field(default_factory=dict)
+    step_chars: dict[str, int] = field(default_factory=dict)
+
+
+def _step_task(name: str, step: Step):  # noqa: ANN202 - a Prefect Task
+    # NO_CACHE: Prefect would otherwise hash every batch to compute a cache key; the store is
+    # this flow's cache (processed_posts by settings hash).
+    @task(name=name, cache_policy=NO_CACHE, persist_result=False,
+          task_run_name=f"{name}-{{batch.number}}")
+    def run_step(batch: Batch, runner: Runner) -> Batch:
+        return Batch(batch.number, runner.run(step, batch.records))
+
+    return run_step
+
+
+STEP_TASKS = {
+    "normalise": _step_task("normalise", normalise_records),
+    "language": _step_task("language", language_records),
+    "anonymise": _step_task("anonymise", anonymise_records),
+    "segment": _step_task("segment", segment_records),
+    "keywords": _step_task("keywords", keyword_records),
+}
+
+
+def _chars(batch: Batch, step: str) -> int:
+    if step == "normalise":
+        return sum(len(r.html) or len(r.raw_text) for r in batch.records)
+    return sum(len(r.own) or len(r.text) for r in batch.records)
+
+
+def run_flow_body(store: ArchiveStore, spec: ContextSpec, filters: store_io.Filters, *,
+                  workers: int, batch_size: int, kwic_k: int,
+                  params: dict[str, Any]) -> ProcessReport:
+    started = time.perf_counter()
+    settings_hash = spec.settings_hash()
+    keywords_version = spec.keyword_filter_version()
+    runner = Runner(spec, workers)
+    min_posts = (runner.local.keyword_filter.min_posts if runner.local is not None else
+                 _min_posts(spec))
+    builder = SnapshotBuilder(settings_hash, filters.as_params(), min_posts, kwic_k)
+    snapshot_params = {**params, "code": PROCESS_VERSION, "filters": filters.as_params(),
+                       "steps": spec.step_params(), "settings_hash": settings_hash}
+    snapshot_id = store_io.start_snapshot(store, settings_hash, keywords_version,
+                                          snapshot_params)
+    step_seconds: dict[str, float] = defaultdict(float)
+    step_chars: dict[str, int] = defaultdict(int)
+    try:
+        with runner:
+            for number, records in enumerate(store_io.iter_batches(store, filters, batch_size)):
+                t0 = time.perf_counter()
+                known = store_io.cached(store, (r.post_version_id for r in records),
+                                        settings_hash)
+                step_seconds["read"] += time.perf_counter() - t0
+                fresh: dict[int, store_io.Outcome] = {}
+                todo = [r for r in records if r.post_version_id not in known]
+                if todo:
+                    batch = Batch(number, todo)
+                    for name in STEPS:
+                        t0 = time.perf_counter()
+                        chars = _chars(batch, name)
+                        batch = STEP_TASKS[name](batch, runner)
+                        step_seconds[name] += time.perf_counter() - t0
+                        step_chars[name] += chars
+                    t0 = time.perf_counter()
+                    fresh = store_io.save_processed(store, batch.records, settings_hash)
+                    step_seconds["write"] += time.perf_counter() - t0
+                outcomes = [known.get(r.post_version_id) or fresh[r.post_version_id]
+                            for r in records]
+                t0 = time.perf_counter()
+                ids = builder.add(outcomes, reused=len(known))
+                store_io.add_snapshot_posts(store, snapshot_id, ids)
+                step_seconds["snapshot"] += time.perf_counter() - t0
+        t0 = time.perf_counter()
+        fingerprint = builder.fingerprint()
+        existing = store_io.find_complete_snapshot(store, fingerprint)
+        summary = builder.summary()
+        if existing is not None:
+            store_io.discard_snapshot(store, snapshot_id)
+            snapshot_id = existing
+        else:
+            store_io.mark_kept_threads(store, snapshot_id, builder.kept_threads())
+            store_io.finish_snapshot(store, snapshot_id, fingerprint, summary, builder.kwic())
+        step_seconds["snapshot"] += time.perf_counter() - t0
+    except BaseException:
+        store_io.discard_snapshot(store, snapshot_id)
+        raise
+    report = ProcessReport(
+        snapshot_id=snapshot_id, snapshot_reused=existing is not None,
+        settings_hash=settings_hash, keywords_version=keywords_version, summary=summary,
+        posts_reused=builder.reused, posts_processed=builder.processed, workers=workers,
+        seconds=time.perf_counter() - started, step_seconds=dict(step_seconds),
+        step_chars=dict(step_chars),
+    )
+    log.info("snapshot %s (%s): %s posts in, %s reused, %s processed, %.1f s",
+             snapshot_id, "existing" if report.snapshot_reused else "new",
+             summary["posts_in"], report.posts_reused, report.posts_processed, report.seconds)
+    return report
+
+
+def _min_posts(spec: ContextSpec) -> int:
+    from pipeline.process.context import StageContext
+
+    return StageContext(spec).keyword_filter.min_posts
+
+
+@flow(name="lurker-process", persist_result=False, validate_parameters=False)
+def process_flow(workspace: str, keywords: str | None = None, since: str | None = None,
+                 until: str | None = None, boards: list[int] | None = None,
+                 workers: int = 1) -> ProcessReport:
+    """One processing run; Prefect records it, its parameters and each step's task runs.
+
+    Parameters are the public options only: the key, the usernames and the store URL (which
+    may hold a password) are read here, never passed in, so they never reach Prefect's database.
+    """
+    ws = Workspace.resolve(workspace)
+    filters = store_io.Filters(
+        since=datetime.fromisoformat(since) if since else None,
+        until=datetime.fromisoformat(until) if until else None,
+        boards=tuple(boards or ()),
+    )
+    store = ArchiveStore(ws.store_url)
+    try:
+        spec, settings = build_spec(ws, store, keywords)
+        params = {"keywords_file": str(keywords or settings.keywords or "config/keywords.toml"),
+                  "workers": workers, "batch_size": settings.batch_size}
+        return run_flow_body(store, spec, filters, workers=workers,
+                             batch_size=settings.batch_size, kwic_k=settings.kwic_sample,
+                             params=params)
+    finally:
+        store.close()
+
+
+def build_spec(ws: Workspace, store: ArchiveStore, keywords: str | Path | None = None
+               ) -> tuple[ContextSpec, ProcessSettings]:
+    """The workspace's step configuration, key and usernames (read here, never passed in)."""
+    settings = load_process_settings(ws)
+    key = load_or_create_key(ws.root / KEY_FILE)
+    spec = ContextSpec.from_files(
+        key, store_io.archive_usernames(store),
+        keywords=keywords or settings.keywords, userdict=settings.userdict,
+        stopwords_zh=settings.stopwords_zh, stopwords_en=settings.stopwords_en,
+        to_simplified=settings.to_simplified, jieba_cache_dir=str(ws.root / "cache"),
+    )
+    return spec, settings

@@ -1,0 +1,24 @@
+"""Step 2, language: per post (script shares, langdetect only when in doubt) and per sentence."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+from pipeline.language import detect_language, sentence_languages
+from pipeline.process.context import StageContext
+from pipeline.process.records import PostRecord
+
+
+def language_records(ctx: StageContext, records: list[PostRecord]) -> list[PostRecord]:
+    for record in records:
+        result = detect_language(record.own)
+        record.lang = result.lang
+        record.lang_method = result.method
+        record.zh_share = result.zh_share
+        record.en_share = result.en_share
+        # A post converted to Simplified in step 1 was written in Traditional characters.
+        record.traditional = result.traditional or (record.converted and result.lang == "zh")
+        record.sentences = dict(
+            sorted(Counter(s.lang for s in sentence_languages(record.own)).items())
+        )
+    return records

@@ -1,0 +1,94 @@
+"""Where the CPU-bound step functions run: in this process, or in a pool of worker processes.
+
+Why a process pool *inside* the Prefect tasks (and not Prefect's ThreadPoolTaskRunner or
+ProcessPoolTaskRunner): jieba, langdetect and the regex-heavy detector are pure Python and hold
+the GIL, so threads do not scale them. Prefect's ProcessPoolTaskRunner runs the whole task engine
+(API client, state reporting, argument pickling with cloudpickle) in the worker for every task
+run, so it only pays off for coarse tasks, and each task would have to bring the stage objects
+with it. Here the workers are started once per flow run, build the stage objects once each
+(jieba's dictionary ~1 s, the detector's lexicon, the pseudonym table, the keyword index) in an
+initializer, and every step of every batch is then a cheap `map` of plain records over them;
+Prefect keeps one task run per step and batch, which is what the run record needs.
+
+Workers are started with `forkserver` (spawn where unavailable): forking a process that runs
+Prefect's threads and an event loop can deadlock the child.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor
+
+from pipeline.process.context import ContextSpec, StageContext
+from pipeline.process.records import PostRecord
+
+Step = Callable[[StageContext, list[PostRecord]], list[PostRecord]]
+
+_WORKER_CONTEXT: StageContext | None = None
+
+
+def _init_worker(spec: ContextSpec) -> None:
+    global _WORKER_CONTEXT
+    _WORKER_CONTEXT = StageContext(spec)
+    _WORKER_CONTEXT.warm_up()
+
+
+def _run_in_worker(step: Step, records: list[PostRecord]) -> list[PostRecord]:
+    assert _WORKER_CONTEXT is not None, "worker not initialised"
+    return step(_WORKER_CONTEXT, records)
+
+
+def chunks(records: list[PostRecord], parts: int) -> list[list[PostRecord]]:
+    """Split into about `parts` chunks of similar total text size (huge posts balance out)."""
+    if parts <= 1 or len(records) <= 1:
+        return [records]
+    total = sum(len(r.html) + len(r.raw_text) + len(r.own) + len(r.text) + 1 for r in records)
+    target = total / parts
+    out: list[list[PostRecord]] = [[]]
+    size = 0.0
+    for record in records:
+        if size >= target and len(out) < parts:
+            out.append([])
+            size = 0.0
+        out[-1].append(record)
+        size += len(record.html) + len(record.raw_text) + len(record.own) + len(record.text) + 1
+    return [chunk for chunk in out if chunk]
+
+
+class Runner:
+    """Runs a step over a batch: in-process with 1 worker, split over a pool with more."""
+
+    def __init__(self, spec: ContextSpec, workers: int = 1) -> None:
+        self.workers = max(1, workers)
+        self.local = StageContext(spec) if self.workers == 1 else None
+        self._pool: ProcessPoolExecutor | None = None
+        if self.workers > 1:
+            methods = multiprocessing.get_all_start_methods()
+            method = "forkserver" if "forkserver" in methods else "spawn"
+            self._pool = ProcessPoolExecutor(
+                self.workers, mp_context=multiprocessing.get_context(method),
+                initializer=_init_worker, initargs=(spec,),
+            )
+
+    def run(self, step: Step, records: list[PostRecord]) -> list[PostRecord]:
+        if self._pool is None:
+            assert self.local is not None
+            return step(self.local, records)
+        # A few chunks per worker, so that one chunk of long posts does not leave a core idle.
+        parts = chunks(records, self.workers * 3)
+        out: list[PostRecord] = []
+        for done in self._pool.map(_run_in_worker, [step] * len(parts), parts):
+            out += done
+        return out
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+            self._pool = None
+
+    def __enter__(self) -> Runner:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

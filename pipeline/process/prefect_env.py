@@ -1,0 +1,59 @@
+"""Run Prefect on its local ephemeral API, with its state inside the workspace, quietly.
+
+Must run before `prefect` is first imported in the process: Prefect reads its settings from the
+environment at import time. `lurker process` calls it first thing; a process that imported
+Prefect earlier keeps the settings it started with (tests rely on that to share one API).
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from pathlib import Path
+
+# Starting the temporary API server (a uvicorn subprocess that imports Prefect's server and
+# migrates its SQLite database) takes ~5-15 s on two shared cores, more on the first run;
+# Prefect's default of 20 s is too tight for a slow laptop.
+STARTUP_TIMEOUT_SECONDS = 120
+
+
+def configure_prefect(home: Path) -> None:
+    home.mkdir(parents=True, exist_ok=True, mode=0o700)
+    env = {
+        # Flow and task run records live in the workspace (PREFECT_HOME/prefect.db).
+        "PREFECT_HOME": str(home),
+        # No server to configure: start the local ephemeral API on demand.
+        "PREFECT_SERVER_ALLOW_EPHEMERAL_MODE": "true",
+        "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS": str(STARTUP_TIMEOUT_SECONDS),
+        # Nothing leaves the machine (the archive is private research data).
+        "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+        "DO_NOT_TRACK": "1",
+        "PREFECT_UI_ENABLED": "false",
+        # Quiet console: Prefect's per-run INFO lines would bury lurker's own summary.
+        "PREFECT_LOGGING_LEVEL": "WARNING",
+        "PREFECT_SERVER_LOGGING_LEVEL": "WARNING",
+        # Results are written to the store by the flow itself; nothing to pickle to disk.
+        "PREFECT_RESULTS_PERSIST_BY_DEFAULT": "false",
+    }
+    os.environ.update(env)
+    # A configured remote API would send this private data elsewhere: always local here.
+    os.environ.pop("PREFECT_API_URL", None)
+    os.environ.pop("PREFECT_API_KEY", None)
+
+
+def start_api_in_background() -> threading.Thread:
+    """Start Prefect's temporary API server now, in a thread, and return the thread.
+
+    The server is a separate process whose start-up (seconds) then overlaps with lurker's own
+    (opening the store, loading jieba's dictionary); join the thread before running the flow.
+    Prefect's client later finds the running server (`SubprocessASGIServer` is a singleton).
+    """
+
+    def start() -> None:
+        from prefect.server.api.server import SubprocessASGIServer
+
+        SubprocessASGIServer().start()
+
+    thread = threading.Thread(target=start, name="prefect-api-start", daemon=True)
+    thread.start()
+    return thread

@@ -1,0 +1,228 @@
+"""The edges of the flow: reading the archive in batches, the processed-post cache, snapshots.
+
+Everything here is a short query or one transaction; nothing holds more than one batch.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import delete, func, insert, select, tuple_, update
+
+from pipeline.process.records import PostRecord
+from pipeline.store import ArchiveStore
+from pipeline.store.corpus import ProcessedPost, Snapshot, SnapshotPost
+from pipeline.store.models import Board, Post, PostVersion, Thread
+
+
+@dataclass(frozen=True, slots=True)
+class Filters:
+    since: datetime | None = None
+    until: datetime | None = None
+    boards: tuple[int, ...] = ()
+
+    def as_params(self) -> dict[str, Any]:
+        return {
+            "since": self.since.isoformat() if self.since else None,
+            "until": self.until.isoformat() if self.until else None,
+            "boards": list(self.boards),
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """What the snapshot needs of one processed post (fresh or reused)."""
+
+    processed_id: int
+    post_version_id: int
+    thread_id: int
+    floor: int
+    lang: str
+    traditional: bool
+    chars: int
+    replacements: dict[str, int]
+    hits: dict[str, list[str]]
+    text: str  # only filled for posts with hits (for the KWIC sample)
+
+
+def archive_usernames(store: ArchiveStore) -> list[str]:
+    """Every author name of the archive (posts and threads), for detection and pseudonyms.
+
+    The whole archive, not the filtered part: pseudonyms must not depend on `--boards`.
+    """
+    names: set[str] = set()
+    with store.session() as s:
+        for query in (select(Post.author).distinct(), select(Thread.author).distinct()):
+            names.update(n for n in s.scalars(query) if n)
+    return sorted(names)
+
+
+def _visible_posts(filters: Filters):  # noqa: ANN202 - a SQLAlchemy Select
+    query = (
+        select(
+            PostVersion.id, Post.id, Post.thread_id, Post.floor, Post.author,
+            PostVersion.html, PostVersion.text, PostVersion.quotes,
+        )
+        .join(PostVersion, (PostVersion.post_id == Post.id)
+              & (PostVersion.version == Post.version_count))
+        # The latest version, and only if readable: a post deleted, hidden or banned since
+        # (its earlier text stays in the archive) is not put into a research corpus.
+        .where(PostVersion.status == "ok")
+    )
+    if filters.since is not None:
+        query = query.where(Post.posted_at >= filters.since)
+    if filters.until is not None:
+        query = query.where(Post.posted_at < filters.until)
+    if filters.boards:
+        query = query.join(Thread, Thread.id == Post.thread_id).join(
+            Board, Board.id == Thread.board_id).where(Board.fid.in_(filters.boards))
+    return query
+
+
+def count_posts(store: ArchiveStore, filters: Filters) -> int:
+    with store.session() as s:
+        return s.scalar(select(func.count()).select_from(_visible_posts(filters).subquery())) or 0
+
+
+def iter_batches(store: ArchiveStore, filters: Filters, size: int) -> Iterator[list[PostRecord]]:
+    """Visible posts in thread and floor order, `size` at a time (keyset pagination)."""
+    base = _visible_posts(filters).order_by(Post.thread_id, Post.floor, Post.id)
+    last: tuple[int, int, int] | None = None
+    while True:
+        query = base
+        if last is not None:
+            query = query.where(tuple_(Post.thread_id, Post.floor, Post.id) > last)
+        with store.session() as s:
+            rows = s.execute(query.limit(size)).all()
+        if not rows:
+            return
+        yield [
+            PostRecord(pv, pid, tid, floor, author, html or "", text or "", list(quotes or []))
+            for pv, pid, tid, floor, author, html, text, quotes in rows
+        ]
+        last = (rows[-1][2], rows[-1][3], rows[-1][1])
+
+
+def cached(store: ArchiveStore, version_ids: Iterable[int], settings_hash: str
+           ) -> dict[int, Outcome]:
+    """Outcomes already stored for these post versions under these settings."""
+    ids = list(version_ids)
+    with store.session() as s:
+        rows = s.execute(
+            select(ProcessedPost.id, ProcessedPost.post_version_id, ProcessedPost.thread_id,
+                   ProcessedPost.floor, ProcessedPost.lang, ProcessedPost.traditional,
+                   ProcessedPost.chars, ProcessedPost.replacements, ProcessedPost.hits,
+                   ProcessedPost.matched, ProcessedPost.text)
+            .where(ProcessedPost.post_version_id.in_(ids),
+                   ProcessedPost.settings_hash == settings_hash)
+        ).all()
+    return {
+        r[1]: Outcome(r[0], r[1], r[2], r[3] or 0, r[4], bool(r[5]), r[6], dict(r[7] or {}),
+                      dict(r[8] or {}), r[10] if r[9] else "")
+        for r in rows
+    }
+
+
+def save_processed(store: ArchiveStore, records: list[PostRecord], settings_hash: str
+                   ) -> dict[int, Outcome]:
+    """Store freshly processed records (one transaction) and return their outcomes."""
+    if not records:
+        return {}
+    rows = [
+        {
+            "post_version_id": r.post_version_id, "settings_hash": settings_hash,
+            "post_id": r.post_id, "thread_id": r.thread_id, "floor": r.floor,
+            "author_pseudonym": r.author_pseudonym, "lang": r.lang,
+            "lang_method": r.lang_method, "zh_share": r.zh_share, "en_share": r.en_share,
+            "traditional": r.traditional, "sentences": r.sentences, "text": r.text,
+            "tokens": " ".join(r.tokens), "replacements": r.replacements, "hits": r.hits,
+            "matched": bool(r.hits), "quotes": r.anon_quotes, "chars": len(r.text),
+        }
+        for r in records
+    ]
+    with store.session() as s:
+        s.execute(insert(ProcessedPost), rows)
+        ids = dict(s.execute(
+            select(ProcessedPost.post_version_id, ProcessedPost.id).where(
+                ProcessedPost.post_version_id.in_([r.post_version_id for r in records]),
+                ProcessedPost.settings_hash == settings_hash)
+        ).all())
+    return {
+        r.post_version_id: Outcome(
+            ids[r.post_version_id], r.post_version_id, r.thread_id, r.floor, r.lang,
+            r.traditional, len(r.text), r.replacements, r.hits, r.text if r.hits else "")
+        for r in records
+    }
+
+
+# --- snapshots --------------------------------------------------------------------------------
+
+
+def start_snapshot(store: ArchiveStore, settings_hash: str, keywords_version: str,
+                   params: dict[str, Any]) -> int:
+    with store.session() as s:
+        snap = Snapshot(fingerprint="", settings_hash=settings_hash,
+                        keywords_version=keywords_version, params=params, status="building")
+        s.add(snap)
+        s.flush()
+        return snap.id
+
+
+def add_snapshot_posts(store: ArchiveStore, snapshot_id: int, processed_ids: list[int]) -> None:
+    if not processed_ids:
+        return
+    with store.session() as s:
+        s.execute(insert(SnapshotPost), [
+            {"snapshot_id": snapshot_id, "processed_post_id": pid, "kept": False}
+            for pid in processed_ids
+        ])
+
+
+def mark_kept_threads(store: ArchiveStore, snapshot_id: int, thread_ids: list[int]) -> None:
+    """Set `kept` on every post of the kept threads (in chunks: IN lists stay short)."""
+    for start in range(0, len(thread_ids), 500):
+        chunk = thread_ids[start:start + 500]
+        with store.session() as s:
+            members = select(ProcessedPost.id).where(ProcessedPost.thread_id.in_(chunk))
+            s.execute(
+                update(SnapshotPost)
+                .where(SnapshotPost.snapshot_id == snapshot_id,
+                       SnapshotPost.processed_post_id.in_(members))
+                .values(kept=True)
+            )
+
+
+def find_complete_snapshot(store: ArchiveStore, fingerprint: str) -> int | None:
+    with store.session() as s:
+        return s.scalar(
+            select(Snapshot.id).where(Snapshot.fingerprint == fingerprint,
+                                      Snapshot.status == "complete")
+            .order_by(Snapshot.id).limit(1)
+        )
+
+
+def finish_snapshot(store: ArchiveStore, snapshot_id: int, fingerprint: str,
+                    summary: dict[str, Any], kwic: dict[str, Any]) -> None:
+    with store.session() as s:
+        s.execute(update(Snapshot).where(Snapshot.id == snapshot_id).values(
+            fingerprint=fingerprint, summary=summary, kwic=kwic, status="complete"))
+
+
+def discard_snapshot(store: ArchiveStore, snapshot_id: int) -> None:
+    """Remove an unfinished snapshot (a duplicate of an existing one, or a failed run)."""
+    with store.session() as s:
+        s.execute(delete(SnapshotPost).where(SnapshotPost.snapshot_id == snapshot_id))
+        s.execute(delete(Snapshot).where(Snapshot.id == snapshot_id))
+
+
+def load_snapshot(store: ArchiveStore, snapshot_id: int | None = None) -> Snapshot | None:
+    """A complete snapshot by id, or the newest one."""
+    with store.session() as s:
+        if snapshot_id is not None:
+            snap = s.get(Snapshot, snapshot_id)
+            return snap if snap is not None and snap.status == "complete" else None
+        return s.scalar(select(Snapshot).where(Snapshot.status == "complete")
+                        .order_by(Snapshot.id.desc()).limit(1))

@@ -1,0 +1,343 @@
+"""`lurker process` end to end: the real Prefect flow on a real SQLite store filled with the
+demo corpus's ground truth (no crawl: see tests/corpus_store.py), and the CLI as a subprocess."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import func, select
+
+from pipeline.keywords import KeywordFilter
+from pipeline.process import run_process
+from pipeline.process.flow import ProcessReport
+from pipeline.store import ArchiveStore
+from pipeline.store.corpus import ProcessedPost, Snapshot, SnapshotPost
+from pipeline.store.models import Post, Thread
+from pipeline.workspace import Workspace
+from spiders.parsers.model import Generation, ParsedPost, ThreadPage, TimeMethod
+from tests.conftest import lurker
+from tests.corpus_store import fill_store
+
+KEY_FILE = "pseudonym.key"
+
+
+@dataclass
+class Run:
+    ws: Workspace
+    report: ProcessReport
+
+
+@pytest.fixture(scope="module")
+def prefect_env() -> Iterator[None]:
+    saved = dict(os.environ)
+    yield
+    # Stop Prefect's temporary API server while pytest's streams are still open (its exit
+    # hook would otherwise log into a closed stream).
+    from prefect.server.api.server import SubprocessASGIServer
+
+    SubprocessASGIServer().stop()
+    os.environ.clear()
+    os.environ.update(saved)
+
+
+@pytest.fixture(scope="module")
+def archive(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, Any]]:
+    """One store filled from the ground truth (read at test time), copied per workspace."""
+    folder = tmp_path_factory.mktemp("archive")
+    store = ArchiveStore(f"sqlite:///{folder / 'lurker.sqlite'}")
+    try:
+        corpus = fill_store(store)
+    finally:
+        store.close()
+    return folder / "lurker.sqlite", corpus
+
+
+def new_workspace(tmp: Path, name: str, db: Path, key_from: Workspace | None = None
+                  ) -> Workspace:
+    ws = Workspace.resolve(tmp / name).create()
+    shutil.copy(db, ws.db_path)
+    if key_from is not None:
+        shutil.copy(key_from.root / KEY_FILE, ws.root / KEY_FILE)
+        (ws.root / KEY_FILE).chmod(0o600)
+    return ws
+
+
+@pytest.fixture(scope="module")
+def first(archive, tmp_path_factory, prefect_env) -> Run:
+    ws = new_workspace(tmp_path_factory.mktemp("ws"), "a", archive[0])
+    return Run(ws, run_process(ws))
+
+
+def processed(ws: Workspace, snapshot_id: int) -> dict[int, dict[str, Any]]:
+    """pid -> what the snapshot holds for that post."""
+    store = ArchiveStore(ws.store_url)
+    try:
+        with store.session() as s:
+            rows = s.execute(
+                select(Post.pid, ProcessedPost, SnapshotPost.kept)
+                .join(ProcessedPost, ProcessedPost.post_id == Post.id)
+                .join(SnapshotPost, SnapshotPost.processed_post_id == ProcessedPost.id)
+                .where(SnapshotPost.snapshot_id == snapshot_id)
+            ).all()
+            return {
+                pid: {"text": pp.text, "tokens": pp.tokens, "quotes": pp.quotes,
+                      "pseudonym": pp.author_pseudonym, "kept": kept, "matched": pp.matched,
+                      "floor": pp.floor, "thread_id": pp.thread_id, "hits": pp.hits,
+                      "lang": pp.lang, "traditional": pp.traditional}
+                for pid, pp, kept in rows
+            }
+    finally:
+        store.close()
+
+
+def visible_posts(corpus: dict[str, Any]) -> list[dict[str, Any]]:
+    return [p for t in corpus["threads"] for p in t["posts"] if not p.get("moderation")]
+
+
+def everything(row: dict[str, Any]) -> str:
+    return "\n".join([row["text"], json.dumps(row["quotes"], ensure_ascii=False)])
+
+
+def test_every_planted_detail_is_removed(first: Run, archive) -> None:
+    corpus = archive[1]
+    rows = processed(first.ws, first.report.snapshot_id)
+    planted = [(p["pid"], span) for p in visible_posts(corpus) for span in p["pii"]]
+    assert len(planted) > 100 and {s["type"] for _, s in planted} >= {
+        "mobile", "landline", "email", "qq", "wechat", "idcard", "bankcard", "url", "name"}
+    # Quoted excerpts repeat the quoted post's words: every text of the snapshot is searched.
+    corpus_text = "\n".join(everything(r) for r in rows.values())
+    tokens = {t for r in rows.values() for t in r["tokens"].split()}
+    found = [(pid, s) for pid, s in planted
+             if s["value"] in corpus_text or s["value"].lower() in tokens]
+    recall = 1 - len(found) / len(planted)
+    assert recall == 1.0, found[:5]
+    by_type = Counter(s["type"] for _, s in planted)
+    replaced = first.report.summary["replacements"]
+    for kind, planted_count in by_type.items():
+        assert replaced.get(kind, 0) >= planted_count * 0.9, (kind, replaced)
+
+
+def test_no_real_author_name_survives(first: Run, archive) -> None:
+    corpus = archive[1]
+    names = {u["username"] for u in corpus["users"]}
+    names |= {p["author"] for t in corpus["threads"] for p in t["posts"]}
+    rows = processed(first.ws, first.report.snapshot_id)
+    text = "\n".join(everything(r) for r in rows.values())
+    tokens = {t for r in rows.values() for t in r["tokens"].split()}
+    survivors = [n for n in names if len(n) >= 2 and (n in text or n.lower() in tokens)]
+    assert survivors == []
+    authors = {p["pid"]: p["author"] for p in visible_posts(corpus)}
+    for pid, row in rows.items():
+        assert re.fullmatch(r"[A-Z]{2,4}", row["pseudonym"]), row["pseudonym"]
+        assert row["pseudonym"] != authors[pid]
+    # One pseudonym per author, and two authors never share one.
+    mapping = {(authors[pid], row["pseudonym"]) for pid, row in rows.items()}
+    assert len({a for a, _ in mapping}) == len(mapping) == len({c for _, c in mapping})
+
+
+def test_moderated_posts_are_not_in_the_snapshot(first: Run, archive) -> None:
+    corpus = archive[1]
+    rows = processed(first.ws, first.report.snapshot_id)
+    hidden = {p["pid"] for t in corpus["threads"] for p in t["posts"] if p.get("moderation")}
+    assert hidden and not hidden & set(rows)
+    assert set(rows) == {p["pid"] for p in visible_posts(corpus)}
+    assert first.report.summary["posts_in"] == len(rows)
+
+
+def test_languages_and_quotes_recorded(first: Run, archive) -> None:
+    corpus = archive[1]
+    rows = processed(first.ws, first.report.snapshot_id)
+    truth = {p["pid"]: p for p in visible_posts(corpus)}
+    long_zh = [pid for pid, p in truth.items() if p["lang"] == "zh" and len(p["text"]) > 30]
+    assert sum(rows[pid]["lang"] == "zh" for pid in long_zh) >= 0.98 * len(long_zh)
+    mixed = [pid for pid, p in truth.items() if p["lang"] == "mixed" and len(p["text"]) > 30]
+    assert mixed and sum(rows[pid]["lang"] == "zh" for pid in mixed) >= 0.9 * len(mixed)
+    hant = [pid for pid, p in truth.items() if p["lang"] == "zh-Hant" and len(p["text"]) > 30]
+    assert hant and sum(rows[pid]["traditional"] for pid in hant) >= 0.9 * len(hant)
+    quoted = [pid for pid, p in truth.items() if p["quote"]]
+    assert quoted
+    for pid in quoted:
+        [quote] = rows[pid]["quotes"]
+        assert quote["author"] == rows_author_code(rows, truth, truth[pid]["quote"]["author"])
+
+
+def rows_author_code(rows: dict[int, dict[str, Any]], truth: dict[int, dict[str, Any]],
+                     author: str) -> str | None:
+    codes = {rows[pid]["pseudonym"] for pid, p in truth.items() if p["author"] == author}
+    return codes.pop() if len(codes) == 1 else None
+
+
+def test_thread_rule_on_the_demo_snapshot(first: Run) -> None:
+    rows = processed(first.ws, first.report.snapshot_id)
+    threads: dict[int, list[dict[str, Any]]] = {}
+    for row in rows.values():
+        threads.setdefault(row["thread_id"], []).append(row)
+    min_posts = KeywordFilter.from_toml().min_posts
+    kept_by_first = kept_by_count = dropped = 0
+    for posts in threads.values():
+        posts.sort(key=lambda r: r["floor"])
+        first_match = posts[0]["matched"]
+        count = sum(r["matched"] for r in posts)
+        keep = first_match or count >= min_posts
+        assert {r["kept"] for r in posts} == {keep}
+        kept_by_first += first_match
+        kept_by_count += keep and not first_match
+        dropped += not keep
+    assert kept_by_first and dropped
+    summary = first.report.summary
+    assert summary["threads_kept"] == kept_by_first + kept_by_count
+    assert summary["posts_kept"] == sum(r["kept"] for r in rows.values())
+
+
+def test_rerun_reuses_work_and_yields_the_same_snapshot(first: Run) -> None:
+    store = ArchiveStore(first.ws.store_url)
+    try:
+        with store.session() as s:
+            before = s.scalar(select(func.count(ProcessedPost.id)))
+            ids_before = set(s.scalars(select(ProcessedPost.id)))
+        again = run_process(first.ws)
+        with store.session() as s:
+            assert s.scalar(select(func.count(ProcessedPost.id))) == before
+            assert set(s.scalars(select(ProcessedPost.id))) == ids_before
+            assert s.scalar(select(func.count(Snapshot.id))) == 1
+    finally:
+        store.close()
+    assert again.snapshot_id == first.report.snapshot_id and again.snapshot_reused
+    assert again.posts_processed == 0 and again.posts_reused == first.report.summary["posts_in"]
+    assert again.summary == first.report.summary
+    assert first.report.posts_processed == first.report.summary["posts_in"]
+
+
+def test_pseudonyms_same_with_the_same_key_and_differ_with_another(
+        first: Run, archive, tmp_path: Path) -> None:
+    same = new_workspace(tmp_path, "same-key", archive[0], key_from=first.ws)
+    other = new_workspace(tmp_path, "other-key", archive[0])
+    same_report, other_report = run_process(same), run_process(other)
+    assert same_report.posts_processed == same_report.summary["posts_in"]  # no shared cache
+    a = processed(first.ws, first.report.snapshot_id)
+    b = processed(same, same_report.snapshot_id)
+    c = processed(other, other_report.snapshot_id)
+    assert {pid: r["pseudonym"] for pid, r in a.items()} == \
+        {pid: r["pseudonym"] for pid, r in b.items()}
+    assert {pid: r["text"] for pid, r in a.items()} == {pid: r["text"] for pid, r in b.items()}
+    assert same_report.settings_hash == first.report.settings_hash
+    assert other_report.settings_hash != first.report.settings_hash
+    codes_a = {r["pseudonym"] for r in a.values()}
+    pairs = {(pid, a[pid]["pseudonym"], c[pid]["pseudonym"]) for pid in a}
+    differ = sum(x != y for _, x, y in pairs)
+    assert differ >= 0.9 * len(pairs)
+    assert len(codes_a) == len({r["pseudonym"] for r in c.values()})
+    key = (first.ws.root / KEY_FILE)
+    assert key.stat().st_mode & 0o077 == 0 and len(key.read_bytes()) == 32
+
+
+def test_filters_make_new_snapshots_from_cached_work(first: Run, archive) -> None:
+    corpus = archive[1]
+    fid = corpus["boards"][0]["fid"]
+    in_board = [p for t in corpus["threads"] if t["fid"] == fid for p in t["posts"]
+                if not p.get("moderation")]
+    report = run_process(first.ws, boards=(fid,))
+    assert report.summary["posts_in"] == len(in_board) > 0
+    assert report.posts_processed == 0  # every post was processed under the same settings
+    assert report.snapshot_id != first.report.snapshot_id and not report.snapshot_reused
+    since = datetime(2024, 1, 1, tzinfo=UTC)
+    recent = [p for p in visible_posts(corpus) if datetime.fromisoformat(p["time"]) >= since]
+    assert run_process(first.ws, since=since).summary["posts_in"] == len(recent)
+
+
+def test_kwic_sample_is_anonymised_and_reproducible(first: Run, archive) -> None:
+    store = ArchiveStore(first.ws.store_url)
+    try:
+        with store.session() as s:
+            snap = s.get(Snapshot, first.report.snapshot_id)
+            kwic, summary, params = snap.kwic, snap.summary, snap.params
+    finally:
+        store.close()
+    assert kwic and set(kwic) <= set(KeywordFilter.from_toml().names)
+    values = [s["value"] for p in visible_posts(archive[1]) for s in p["pii"]]
+    for concept, lines in kwic.items():
+        assert 0 < len(lines) <= 20 and summary["kwic_seen"][concept] >= len(lines)
+        for line in lines:
+            hit = re.search("【(.+?)】", line["line"])
+            assert hit is not None
+            assert not any(v in line["line"] for v in values)
+    assert set(params["steps"]) == {"normalise", "language", "anonymise", "segment", "keywords"}
+    assert params["steps"]["keywords"]["version"] == first.report.keywords_version
+
+
+def test_thread_rule_first_post_or_n_posts(tmp_path: Path, prefect_env) -> None:
+    ws = Workspace.resolve(tmp_path / "ws").create()
+    store = ArchiveStore(ws.store_url)
+    site = store.ensure_site("s", "http://127.0.0.1/", 8, 10)
+    store.ensure_board(site, 2, "b", None)
+
+    def post(pid: int, floor: int, text: str) -> ParsedPost:
+        return ParsedPost(pid=pid, floor=floor, floor_label=None, author=f"会员{pid}",
+                          author_uid=pid, time=datetime(2024, 5, 1, 8, floor, tzinfo=UTC),
+                          time_raw="", time_method=TimeMethod.ABSOLUTE, text=text,
+                          html=f"<p>{text}</p>")
+
+    threads = {
+        1: ["我们是贴牌工厂", "天气不错", "顶"],  # first post matches: kept
+        2: ["请教一个问题", "贴牌利润低", "贴牌也难做"],  # two replies match: kept
+        3: ["请教一个问题", "贴牌利润低", "顶"],  # one reply only: dropped
+    }
+    for tid, texts in threads.items():
+        posts = [post(tid * 10 + i, i + 1, t) for i, t in enumerate(texts)]
+        store.save_thread_page(site, ThreadPage(tid=tid, fid=2, subject="s", page=1,
+                                                last_page=1, generation=Generation.X3,
+                                                posts=posts), None, 2)
+    keywords = tmp_path / "kw.toml"
+    keywords.write_text('[thread]\nmin_posts = 2\n[concepts.oem]\nany = ["贴牌"]\n',
+                        encoding="utf-8")
+    report = run_process(ws, keywords=str(keywords))
+    with store.session() as s:
+        kept = dict(s.execute(
+            select(Thread.tid, func.max(SnapshotPost.kept))
+            .join(ProcessedPost, ProcessedPost.id == SnapshotPost.processed_post_id)
+            .join(Thread, Thread.id == ProcessedPost.thread_id)
+            .where(SnapshotPost.snapshot_id == report.snapshot_id).group_by(Thread.tid)
+        ).all())
+    store.close()
+    assert kept == {1: True, 2: True, 3: False}
+    assert report.summary["threads_kept"] == 2 and report.summary["posts_kept"] == 6
+    assert report.summary["concept_hits"] == {"oem": 4}
+    assert report.summary["keyword_hits"] == {"贴牌": 4}
+
+
+def test_cli_process_with_two_workers_and_kwic(first: Run, archive, tmp_path: Path) -> None:
+    ws = new_workspace(tmp_path, "cli", archive[0], key_from=first.ws)
+    result = lurker("process", "--workers", "2", workspace=ws.root)
+    assert result.returncode == 0, result.stderr[-2000:]
+    out = result.stdout
+    for word in ("normalise", "language", "anonymise", "segment", "keywords", "languages:",
+                 "replacements by type:", "keyword hits", "snapshot 1 (new"):
+        assert word in out, out
+    assert "Traceback" not in result.stderr and "INFO" not in result.stderr
+    # Two workers give the same corpus as one.
+    a = processed(first.ws, first.report.snapshot_id)
+    b = processed(ws, 1)
+    assert {p: (r["text"], r["tokens"], r["pseudonym"], r["kept"]) for p, r in a.items()} == \
+        {p: (r["text"], r["tokens"], r["pseudonym"], r["kept"]) for p, r in b.items()}
+    concept = next(iter(first.report.summary["concept_hits"]))
+    shown = lurker("process", "--show-kwic", concept, workspace=ws.root)
+    assert shown.returncode == 0 and "【" in shown.stdout and f"concept {concept}" in shown.stdout
+    unknown = lurker("process", "--show-kwic", "no-such-concept", workspace=ws.root)
+    assert unknown.returncode == 2 and "no KWIC sample" in unknown.stderr
+    assert len(unknown.stderr.strip().splitlines()) == 1
+
+
+def test_cli_errors_are_one_line(tmp_path: Path) -> None:
+    missing = lurker("process", workspace=tmp_path / "nothing")
+    assert missing.returncode == 2 and "no archive" in missing.stderr
+    assert "Traceback" not in missing.stderr
