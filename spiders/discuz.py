@@ -24,7 +24,7 @@ from scrapy.http import Response, TextResponse
 from spiders.context import BoardWalk, CrawlContext
 from spiders.items import ThreadPageItem
 from spiders.middlewares import FETCH_META
-from spiders.parsers import parse_board, parse_index, parse_thread
+from spiders.parsers import ParseError, parse_board, parse_index, parse_thread
 from spiders.parsers.model import Generation, PageKind, ThreadRow
 from spiders.parsers.urls import canonical_board_url, canonical_thread_url, parse_ids_from_url
 
@@ -91,7 +91,12 @@ class DiscuzSpider(scrapy.Spider):
         if self._non_content(response, "forum index") or not isinstance(response, TextResponse):
             self.ctx.count("index_failed")
             return
-        index = parse_index(response.text, response.url)
+        try:
+            index = parse_index(response.text, response.url)
+        except ParseError as exc:
+            logger.error("forum index %s not parsed: %s", response.url, exc)
+            self.ctx.count("index_failed")
+            return
         self.ctx.generation = index.generation.value
         self.ctx.store.set_site_generation(self.ctx.site_id, index.generation.value)
         wanted = set(self.ctx.options.boards or self.ctx.site.boards)
@@ -126,10 +131,17 @@ class DiscuzSpider(scrapy.Spider):
             return
         assert isinstance(response, TextResponse)
         fetch = self._fetch(response)
-        board = parse_board(
-            response.text, response.url, fetch_time=fetch["fetched_at"],
-            utc_offset=self.ctx.site.utc_offset,
-        )
+        try:
+            board = parse_board(
+                response.text, response.url, fetch_time=fetch["fetched_at"],
+                utc_offset=self.ctx.site.utc_offset,
+            )
+        except ParseError as exc:
+            # Recorded in the WARC already; an unreadable list must not move the high-water mark.
+            logger.error("board %s list page %s not parsed: %s", fid, page, exc)
+            self.ctx.count("parse_failed")
+            walk.ok = False
+            return
         if not self.ctx.generation:
             self.ctx.generation = board.generation.value
             self.ctx.store.set_site_generation(self.ctx.site_id, board.generation.value)
@@ -207,10 +219,17 @@ class DiscuzSpider(scrapy.Spider):
             return
         assert isinstance(response, TextResponse)
         fetch = self._fetch(response)
-        parsed = parse_thread(
-            response.text, response.url, fetch_time=fetch["fetched_at"],
-            utc_offset=self.ctx.site.utc_offset, ppp=self.ctx.ppp,
-        )
+        try:
+            parsed = parse_thread(
+                response.text, response.url, fetch_time=fetch["fetched_at"],
+                utc_offset=self.ctx.site.utc_offset, ppp=self.ctx.ppp,
+            )
+        except ParseError as exc:
+            # Truncated or unrecognisable: store nothing, so the thread stays incomplete and the
+            # next run fetches this page again.
+            logger.error("thread %s page %s not parsed: %s", tid, page, exc)
+            self.ctx.count("parse_failed")
+            return
         if not self.ctx.generation:
             self.ctx.generation = parsed.generation.value
         if parsed.page != page:

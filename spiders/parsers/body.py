@@ -32,10 +32,14 @@ HtmlElement = lxml.html.HtmlElement
 _NOISE = etree.XPath(
     ".//script | .//style | .//iframe | .//object | .//embed"
     " | .//font[contains(concat(' ', normalize-space(@class), ' '), ' jammer ')]"
-    " | .//*[contains(translate(@style, ' ABCDEFGHIJKLMNOPQRSTUVWXYZ',"
+    # translate() lower-cases and, as the first string is longer, drops the spaces too.
+    " | .//*[contains(translate(@style, 'ABCDEFGHIJKLMNOPQRSTUVWXYZ ',"
     " 'abcdefghijklmnopqrstuvwxyz'), 'display:none')]"
-    " | .//font[contains(translate(@style, ' ', ''), 'font-size:0')]"
-    " | .//span[contains(translate(@style, ' ', ''), 'font-size:0')]"
+    # D4 jammer: font-size 0 (but not a real size such as font-size:0.8em).
+    " | .//*[(self::font or self::span) and (contains(concat(translate(@style,"
+    " 'ABCDEFGHIJKLMNOPQRSTUVWXYZ ', 'abcdefghijklmnopqrstuvwxyz'), ';'), 'font-size:0;')"
+    " or contains(translate(@style, 'ABCDEFGHIJKLMNOPQRSTUVWXYZ ',"
+    " 'abcdefghijklmnopqrstuvwxyz'), 'font-size:0px'))]"
     " | .//div[contains(concat(' ', normalize-space(@class), ' '), ' a_pr ')"
     " or contains(concat(' ', normalize-space(@class), ' '), ' a_pt ')"
     " or contains(concat(' ', normalize-space(@class), ' '), ' a_pb ')"
@@ -109,7 +113,8 @@ def text_of(el: HtmlElement) -> str:
     out: list[str] = []
 
     def newline() -> None:
-        if out and not out[-1].endswith("\n"):
+        last = next((piece for piece in reversed(out) if piece), "\n")
+        if not last.endswith("\n"):
             out.append("\n")
 
     def walk(node: HtmlElement) -> None:
