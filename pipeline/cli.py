@@ -204,6 +204,46 @@ def print_status(summary: list[dict], ws: Workspace) -> None:
 
 
 @app.command()
+def themes(
+    workspace: WorkspaceOpt = None,
+    snapshot: Annotated[
+        int | None, typer.Option(help="Snapshot id (default: the latest complete one).")
+    ] = None,
+    topics: Annotated[
+        str | None, typer.Option(help="Numbers of topics: 5,10,15 or 5-30:5 (default 5-30:5).")
+    ] = None,
+    seeds: Annotated[str | None, typer.Option(help="Random seeds, e.g. 1,2,3.")] = None,
+    passes: Annotated[int | None, typer.Option(min=1, help="LDA passes over the corpus.")] = None,
+    workers: Annotated[
+        int | None, typer.Option(min=0, help="Fits in parallel, one per process (0 = all cores).")
+    ] = None,
+    phrases: Annotated[
+        bool | None, typer.Option("--phrases/--no-phrases", help="Learn bigram phrases first.")
+    ] = None,
+    guided: Annotated[
+        bool | None,
+        typer.Option("--guided/--no-guided", help="Also fit models seeded from concept keywords."),
+    ] = None,
+    show: Annotated[
+        bool, typer.Option("--show", help="Print a stored run's summary instead of fitting.")
+    ] = False,
+    run: Annotated[
+        int | None, typer.Option(help="With --show: which run (default latest).")
+    ] = None,
+) -> None:
+    """Fit topic models on a corpus snapshot and store candidate themes (with an HTML report)."""
+    from pipeline.themes.cli import themes_command
+
+    try:
+        themes_command(
+            Workspace.resolve(workspace), console, snapshot=snapshot, topics=topics, seeds=seeds,
+            passes=passes, workers=workers, phrases=phrases, guided=guided, show=show, run=run,
+        )
+    except ConfigError as exc:
+        raise fail(str(exc)) from None
+
+
+@app.command()
 def process(
     workspace: WorkspaceOpt = None,
     keywords: Annotated[

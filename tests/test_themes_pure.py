@@ -73,14 +73,23 @@ def test_recommend_prefers_stable_coherent_k_and_explains() -> None:
     rec = recommend_k(scores, min_stability=0.5)
     assert rec.k == 10
     assert rec.eligible == (5, 10)
-    assert "K=15 is more coherent" in rec.reason and "stability 0.30 < 0.50" in rec.reason
+    assert "K=15 is more coherent" in rec.reason and "stability 0.300 < 0.50" in rec.reason
 
 
 def test_recommend_ties_go_to_the_smaller_k() -> None:
-    scores = [KScore(8, 0.50, 0.70), KScore(12, 0.51, 0.69), KScore(16, 0.30, 0.40)]
+    scores = [KScore(8, 0.50, 0.70), KScore(12, 0.515, 0.70), KScore(16, 0.30, 0.40)]
     rec = recommend_k(scores, min_stability=0.5)
-    assert rec.score[12] - rec.score[8] < 0.02 + 1e-9
-    assert rec.k == 8
+    assert 0 < rec.score[12] - rec.score[8] < 0.01
+    assert rec.k == 8 and "the smaller one is preferred" in rec.reason
+
+
+def test_recommend_scores_on_fixed_scales() -> None:
+    # Two K values: min-max rescaling would make this a tie; on the 0…1 scales K=12 wins.
+    rec = recommend_k([KScore(8, 0.50, 0.30), KScore(12, 0.56, 0.29)], min_stability=0.25)
+    assert rec.score[8] == pytest.approx(0.40) and rec.score[12] == pytest.approx(0.425)
+    assert rec.k == 12
+    npmi = recommend_k([KScore(5, -0.2, 0.5), KScore(10, 0.2, 0.5)], measure="c_npmi")
+    assert npmi.score[10] == pytest.approx(0.55) and npmi.k == 10
 
 
 def test_recommend_without_eligible_k_says_so() -> None:
@@ -153,7 +162,8 @@ def _filter() -> KeywordFilter:
 
 
 def test_seed_words_follow_keyword_rules() -> None:
-    vocab = ["oem", "代工", "代工厂", "brand", "branding", "品牌", "自主品牌", "招聘", "private_label"]
+    vocab = ["oem", "代工", "代工厂", "brand", "branding", "品牌", "自主品牌", "招聘",
+             "private_label"]
     seeds = {s.name: s.words for s in seed_words(_filter().concepts, vocab)}
     assert set(seeds["oem"]) == {"oem", "代工", "代工厂", "private_label"}  # not 招聘 (a `not`)
     assert set(seeds["brand"]) == {"brand", "branding", "品牌"}  # =品牌: whole token only

@@ -5,9 +5,11 @@ topics. The rule, stated in every recommendation:
 
 1. a number of topics is *eligible* when its mean stability across seeds reaches
    `min_stability` (if none does, all are, and the reason says so);
-2. coherence (mean over seeds of the chosen measure) and stability are each rescaled to 0…1
-   over the sweep (min → 0, max → 1; all equal → 1), and the score is their mean;
-3. the eligible K with the highest score wins; within 0.02 of it the smaller K wins, because
+2. the score is the mean of coherence (mean over seeds of the chosen measure) and stability,
+   both on a 0…1 scale: c_v and stability are on it already, c_npmi (−1…1) is mapped to it,
+   u_mass (unbounded) is rescaled over the sweep (min → 0, max → 1). Fixed scales keep a
+   small sweep meaningful: rescaling two values over the sweep would always give 0 and 1;
+3. the eligible K with the highest score wins; within 0.01 of it the smaller K wins, because
    fewer topics are quicker to review and a near-tie is noise.
 
 Within the chosen K, the run (seed) to summarise is the most *central* one — highest stability
@@ -20,7 +22,7 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-TIE = 0.02
+TIE = 0.01
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,16 +50,26 @@ def _rescale(values: Sequence[float]) -> list[float]:
     return [0.0 if math.isnan(v) else (v - lo) / (hi - lo) for v in values]
 
 
+def _unit_scale(values: Sequence[float], measure: str) -> list[float]:
+    if measure == "c_v":
+        return [0.0 if math.isnan(v) else v for v in values]
+    if measure == "c_npmi":
+        return [0.0 if math.isnan(v) else (v + 1) / 2 for v in values]
+    return _rescale(values)
+
+
 def recommend_k(
     scores: Sequence[KScore], *, min_stability: float = 0.5, measure: str = "c_v"
 ) -> Recommendation:
     if not scores:
         raise ValueError("no models to recommend from")
     ordered = sorted(scores, key=lambda s: s.k)
-    coh = _rescale([s.coherence for s in ordered])
-    stab = _rescale([s.stability for s in ordered])
-    score = {s.k: (c + t) / 2 for s, c, t in zip(ordered, coh, stab, strict=True)}
+    coh = _unit_scale([s.coherence for s in ordered], measure)
     single_seed = all(math.isnan(s.stability) for s in ordered)
+    score = {
+        s.k: c if single_seed else (c + (0.0 if math.isnan(s.stability) else s.stability)) / 2
+        for s, c in zip(ordered, coh, strict=True)
+    }
     eligible = tuple(s.k for s in ordered if s.stability >= min_stability)
     note = ""
     if single_seed:
@@ -80,7 +92,7 @@ def recommend_k(
     ]
     if not single_seed:
         stabs = sorted((s.stability for s in ordered), reverse=True)
-        parts.append(f"stability {pick.stability:.2f} (rank {1 + stabs.index(pick.stability)})")
+        parts.append(f"stability {pick.stability:.3f} (rank {1 + stabs.index(pick.stability)})")
     parts.append(f"combined score {score[chosen]:.2f}")
     reason = ", ".join(parts) + "."
     most_coherent = max(ordered, key=lambda s: s.coherence)
@@ -88,16 +100,16 @@ def recommend_k(
         if most_coherent.k not in eligible:
             reason += (
                 f" K={most_coherent.k} is more coherent ({most_coherent.coherence:.3f}) but its "
-                f"topics change with the seed (stability {most_coherent.stability:.2f} < "
+                f"topics change with the seed (stability {most_coherent.stability:.3f} < "
                 f"{min_stability:.2f})."
             )
         else:
             reason += (
                 f" K={most_coherent.k} is more coherent ({most_coherent.coherence:.3f}) but less "
-                f"stable ({most_coherent.stability:.2f})."
+                f"stable ({most_coherent.stability:.3f})."
             )
     if best - score[chosen] > 1e-12:
-        reason += f" A larger K scores within {TIE} of it; the smaller one is preferred."
+        reason += f" A larger K scores within {TIE} of it: the smaller one is preferred."
     return Recommendation(chosen, score, eligible, reason + note)
 
 

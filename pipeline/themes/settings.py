@@ -29,8 +29,8 @@ class SweepSettings:
     topics: tuple[int, ...] = (5, 10, 15, 20, 25, 30)
     seeds: tuple[int, ...] = (1, 2, 3)
     passes: int = 10
-    iterations: int = 100
-    alpha: str = "symmetric"
+    iterations: int = 50
+    alpha: str = "0.05"
     chunksize: int = 2000
     workers: int = 2
     topn: int = 10
@@ -44,7 +44,7 @@ class CoherenceSettings:
 
 @dataclass(frozen=True, slots=True)
 class RecommendSettings:
-    min_stability: float = 0.5
+    min_stability: float = 0.25
     coherence: str = "c_v"
 
 
@@ -52,7 +52,7 @@ class RecommendSettings:
 class SeedingSettings:
     enabled: bool = True
     keywords: str = ""
-    weight: float = 0.5
+    weight: float = 50.0
     concepts: tuple[str, ...] = ()
 
 
@@ -107,6 +107,8 @@ def _coerce(cls: type, table: dict[str, Any], where: str) -> Any:
     defaults = cls()
     for name, value in table.items():
         default = getattr(defaults, name)
+        if name == "alpha" and isinstance(value, int | float) and not isinstance(value, bool):
+            value = repr(float(value))  # a number is a symmetric prior of that value
         if isinstance(default, tuple):
             if not isinstance(value, list | tuple):
                 raise ConfigError(f"{where}.{name}: expected a list, got {value!r}")
@@ -149,8 +151,8 @@ def _validate(s: ThemeSettings) -> None:
         raise ConfigError("themes.sweep.seeds: give at least one seed")
     if len(set(s.sweep.seeds)) != len(s.sweep.seeds):
         raise ConfigError("themes.sweep.seeds: seeds must differ")
-    if s.sweep.alpha not in ("symmetric", "asymmetric"):
-        raise ConfigError("themes.sweep.alpha: symmetric or asymmetric")
+    if alpha_value(s.sweep.alpha) is None:
+        raise ConfigError("themes.sweep.alpha: symmetric, asymmetric or a positive number")
     bad = [m for m in s.coherence.measures if m not in MEASURES]
     if bad:
         raise ConfigError(f"themes.coherence.measures: unknown measure {bad[0]!r}")
@@ -158,6 +160,17 @@ def _validate(s: ThemeSettings) -> None:
         raise ConfigError("themes.recommend.coherence: must be one of coherence.measures")
     if not 0 < s.dictionary.no_above <= 1:
         raise ConfigError("themes.dictionary.no_above: a share between 0 and 1")
+
+
+def alpha_value(alpha: str) -> str | float | None:
+    """gensim's `alpha`: a named prior, or a number; None when invalid."""
+    if alpha in ("symmetric", "asymmetric"):
+        return alpha
+    try:
+        value = float(alpha)
+    except ValueError:
+        return None
+    return value if value > 0 else None
 
 
 def _merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
