@@ -341,3 +341,20 @@ def test_cli_errors_are_one_line(tmp_path: Path) -> None:
     missing = lurker("process", workspace=tmp_path / "nothing")
     assert missing.returncode == 2 and "no archive" in missing.stderr
     assert "Traceback" not in missing.stderr
+
+
+def test_cli_user_mistakes_are_one_line(tmp_path: Path) -> None:
+    ws = Workspace.resolve(tmp_path / "ws").create()
+    ArchiveStore(ws.store_url).close()
+    bad = tmp_path / "bad.toml"
+    bad.write_text('[concepts.x]\nany = "unterminated', encoding="utf-8")
+    listed = lurker("process", "--keywords", str(bad), workspace=ws.root)
+    assert listed.returncode == 2 and f"keyword list {bad}" in listed.stderr
+    key = ws.root / KEY_FILE
+    key.write_bytes(b"k" * 32)
+    key.chmod(0o644)
+    exposed = lurker("process", workspace=ws.root)
+    assert exposed.returncode == 2 and "chmod 600" in exposed.stderr
+    for result in (listed, exposed):
+        assert "Traceback" not in result.stderr
+        assert len(result.stderr.strip().splitlines()) <= 2  # one message, wrapped at most once

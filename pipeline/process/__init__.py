@@ -24,20 +24,34 @@ def run_process(ws: Workspace, *, keywords: str | None = None, since: datetime |
     from pipeline.process.prefect_env import configure_prefect, start_api_in_background
 
     configure_prefect(ws.root / "prefect")
-    api = start_api_in_background()
     from pipeline.process.context import StageContext
     from pipeline.process.flow import build_spec, process_flow
+    from pipeline.segment import parse_userdict
+    from pipeline.settings import ConfigError
     from pipeline.store import ArchiveStore
 
-    if workers == 1:
-        # While Prefect's API server starts (another process), load jieba's dictionary, the
-        # detector's lexicon and the name matcher: they are cached per process, so the flow
-        # finds them ready.
-        store = ArchiveStore(ws.store_url)
+    # Read and check the configuration, keyword list and key here, before the flow: a user
+    # mistake is then one clear error, not a failed Prefect run with a logged traceback.
+    store = ArchiveStore(ws.store_url)
+    try:
+        spec, settings = build_spec(ws, store, keywords)
         try:
-            StageContext(build_spec(ws, store, keywords)[0]).warm_up()
-        finally:
-            store.close()
+            spec.settings_hash()
+        except ValueError as exc:
+            where = keywords or settings.keywords or "config/keywords.toml"
+            raise ConfigError(f"keyword list {where}: {exc}") from None
+        try:
+            parse_userdict(spec.userdict_text)
+        except ValueError as exc:
+            raise ConfigError(f"user dictionary {settings.userdict}: {exc}") from None
+        api = start_api_in_background()
+        if workers == 1:
+            # While Prefect's API server starts (another process), load jieba's dictionary,
+            # the detector's lexicon and the name matcher: they are cached per process, so
+            # the flow finds them ready.
+            StageContext(spec).warm_up()
+    finally:
+        store.close()
     api.join()
     return process_flow(
         workspace=str(ws.root), keywords=keywords,

@@ -91,7 +91,9 @@ def run_flow_body(store: ArchiveStore, spec: ContextSpec, filters: store_io.Filt
     runner = Runner(spec, workers)
     min_posts = (runner.local.keyword_filter.min_posts if runner.local is not None else
                  _min_posts(spec))
-    builder = SnapshotBuilder(settings_hash, filters.as_params(), min_posts, kwic_k)
+    # The KWIC sample size changes the snapshot content, so it is part of the fingerprint.
+    builder = SnapshotBuilder(settings_hash, {**filters.as_params(), "kwic_sample": kwic_k},
+                              min_posts, kwic_k)
     snapshot_params = {**params, "code": PROCESS_VERSION, "filters": filters.as_params(),
                        "steps": spec.step_params(), "settings_hash": settings_hash}
     snapshot_id = store_io.start_snapshot(store, settings_hash, keywords_version,
@@ -100,6 +102,9 @@ def run_flow_body(store: ArchiveStore, spec: ContextSpec, filters: store_io.Filt
     step_chars: dict[str, int] = defaultdict(int)
     try:
         with runner:
+            t0 = time.perf_counter()
+            runner.warm_up()
+            step_seconds["start"] += time.perf_counter() - t0
             for number, records in enumerate(store_io.iter_batches(store, filters, batch_size)):
                 t0 = time.perf_counter()
                 known = store_io.cached(store, (r.post_version_id for r in records),

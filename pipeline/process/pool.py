@@ -39,6 +39,10 @@ def _run_in_worker(step: Step, records: list[PostRecord]) -> list[PostRecord]:
     return step(_WORKER_CONTEXT, records)
 
 
+def _ready(_: int) -> bool:
+    return _WORKER_CONTEXT is not None
+
+
 def chunks(records: list[PostRecord], parts: int) -> list[list[PostRecord]]:
     """Split into about `parts` chunks of similar total text size (huge posts balance out)."""
     if parts <= 1 or len(records) <= 1:
@@ -81,6 +85,19 @@ class Runner:
         for done in self._pool.map(_run_in_worker, [step] * len(parts), parts):
             out += done
         return out
+
+    def warm_up(self) -> None:
+        """Start every worker and build the stage objects now, not inside the first batch.
+
+        One submission per worker: `ProcessPoolExecutor` spawns a process for each submission
+        that finds no idle worker, so all of them start (and run the initializer) here.
+        """
+        if self._pool is None:
+            assert self.local is not None
+            self.local.warm_up()
+            return
+        futures = [self._pool.submit(_ready, n) for n in range(self.workers)]
+        assert all(f.result() for f in futures)
 
     def close(self) -> None:
         if self._pool is not None:

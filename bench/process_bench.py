@@ -1,0 +1,289 @@
+"""Processing-flow benchmark (not a test): the real `lurker-process` flow on a large archive.
+
+Usage: python bench/process_bench.py [--posts N] [--workers 1,2] [--also M] [--batch B]
+
+1. Generates N posts (default 100,000) from the demo corpus into a fresh SQLite archive, streamed
+   in chunks (each post one to three corpus texts, about 1 in 200 long, 1 in 8 quoting an earlier
+   post; bodies rendered as Discuz X3 HTML with jammer noise), through bulk inserts.
+2. Runs the Prefect flow once per worker count, each in a fresh child process (so the peak RSS is
+   that run's own), after clearing the processed posts so nothing is reused, and reports posts/s
+   and chars/s per step and for the whole flow, Prefect's start-up, and peak memory (the flow
+   process, and the largest worker process).
+3. Times bare `jieba.lcut` on the same posts' text, and prints the ratio of the whole flow to it.
+With `--also M`, the 1-worker run is repeated on the first M posts only: equal peak memory for
+M and N posts shows that memory does not grow with the corpus.
+"""
+
+from __future__ import annotations
+
+import argparse
+import html
+import json
+import os
+import resource
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from random import Random
+from typing import Any
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+STEPS = ("normalise", "language", "anonymise", "segment", "keywords")
+POSTS_PER_THREAD = 12
+CHUNK = 5000
+
+
+# --- 1. a large archive, streamed into the store ---------------------------------------------
+
+
+def corpus_parts() -> tuple[list[str], list[tuple[int, str]], list[int]]:
+    from pipeline.demoforum.generate import load_corpus
+
+    corpus = load_corpus()
+    texts = [p["text"] for t in corpus["threads"] for p in t["posts"] if p["text"].strip()]
+    users = [(u["uid"], u["username"]) for u in corpus["users"]]
+    return texts, users, [b["fid"] for b in corpus["boards"]]
+
+
+def body_html(text: str, rng: Random, quote: tuple[str, str] | None) -> str:
+    lines = [html.escape(line) for line in text.split("\n")]
+    out = []
+    if quote is not None:
+        out.append(f'<div class="quote"><blockquote><font size="2"><font color="#999999">'
+                   f"{html.escape(quote[0])} 发表于 2024-3-2 08:18</font></font><br />"
+                   f"{html.escape(quote[1][:80])}</blockquote></div>")
+    for i, line in enumerate(lines):
+        if i:
+            noise = "".join(chr(rng.randint(97, 122)) for _ in range(8))
+            out.append(f'<font class="jammer">{noise}</font><br />\n' if rng.random() < 0.5
+                       else "<br />\n")
+        out.append(line)
+    return "".join(out)
+
+
+def generated_posts(count: int, seed: int = 1) -> Iterator[dict[str, Any]]:
+    texts, users, _ = corpus_parts()
+    rng = Random(seed)
+    start = datetime(2023, 1, 1, tzinfo=UTC)
+    previous: tuple[str, str] | None = None
+    for n in range(count):
+        parts = rng.randint(10, 40) if rng.random() < 0.005 else rng.choice((1, 1, 1, 2, 3))
+        text = "\n".join(rng.choice(texts) for _ in range(parts))
+        uid, author = rng.choice(users)
+        quote = previous if previous is not None and rng.random() < 0.125 else None
+        yield {"n": n, "thread": n // POSTS_PER_THREAD, "floor": n % POSTS_PER_THREAD + 1,
+               "uid": uid, "author": author, "text": text,
+               "html": body_html(text, rng, quote), "quote": quote,
+               "time": start + timedelta(minutes=7 * n)}
+        previous = (author, text)
+
+
+def build_archive(db: Path, count: int) -> float:
+    from sqlalchemy import insert
+
+    from pipeline.store import ArchiveStore
+    from pipeline.store.models import Board, Post, PostVersion, Site, Thread
+
+    started = time.perf_counter()
+    store = ArchiveStore(f"sqlite:///{db}")
+    _, _, fids = corpus_parts()
+    with store.session() as s:
+        s.execute(insert(Site), [{"id": 1, "name": "bench", "base_url": "http://127.0.0.1/"}])
+        s.execute(insert(Board), [{"id": i + 1, "site_id": 1, "fid": fid}
+                                  for i, fid in enumerate(fids)])
+    threads: list[dict[str, Any]] = []
+    posts: list[dict[str, Any]] = []
+    versions: list[dict[str, Any]] = []
+
+    def flush() -> None:
+        with store.session() as s:
+            if threads:
+                s.execute(insert(Thread), threads)
+            s.execute(insert(Post), posts)
+            s.execute(insert(PostVersion), versions)
+        threads.clear()
+        posts.clear()
+        versions.clear()
+
+    for p in generated_posts(count):
+        if p["floor"] == 1:
+            threads.append({"id": p["thread"] + 1, "site_id": 1, "tid": p["thread"] + 1,
+                            "board_id": p["thread"] % len(fids) + 1, "subject": "bench",
+                            "author": p["author"], "complete": True})
+        posts.append({"id": p["n"] + 1, "site_id": 1, "thread_id": p["thread"] + 1,
+                      "pid": p["n"] + 1, "floor": p["floor"], "author": p["author"],
+                      "author_uid": p["uid"], "posted_at": p["time"], "status": "ok",
+                      "version_count": 1})
+        quotes = [{"pid": p["n"], "author": p["quote"][0], "text": p["quote"][1][:80]}] \
+            if p["quote"] else []
+        versions.append({"id": p["n"] + 1, "post_id": p["n"] + 1, "version": 1,
+                         "status": "ok", "text": p["text"], "html": p["html"],
+                         "quotes": quotes, "content_sha256": "0" * 64})
+        if len(posts) >= CHUNK:
+            flush()
+    if posts:
+        flush()
+    store.close()
+    return time.perf_counter() - started
+
+
+# --- 2. the flow, one child process per configuration ----------------------------------------
+
+
+def child(workspace: Path, workers: int, boards_limit: int | None) -> None:
+    """Runs in a fresh process: one flow run; prints its measurements as JSON."""
+    from pipeline.process.prefect_env import configure_prefect
+
+    configure_prefect(workspace / "prefect")
+    t0 = time.perf_counter()
+    from prefect.server.api.server import SubprocessASGIServer
+
+    SubprocessASGIServer().start()
+    from pipeline.process.flow import process_flow
+
+    startup = time.perf_counter() - t0
+    until = None
+    if boards_limit is not None:  # the first M posts: posted 7 minutes apart from 2023-01-01
+        until = (datetime(2023, 1, 1, tzinfo=UTC) + timedelta(minutes=7 * boards_limit))
+    report = process_flow(workspace=str(workspace), workers=workers,
+                          until=until.isoformat() if until else None)
+    own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    kids = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    print(json.dumps({
+        "workers": workers, "posts": report.summary["posts_in"],
+        "chars": report.summary["chars"], "seconds": report.seconds,
+        "startup": startup, "steps": report.step_seconds, "step_chars": report.step_chars,
+        "rss_mb": own / 1024, "worker_rss_mb": kids / 1024,
+    }))
+
+
+def clear_processed(db: Path) -> None:
+    import sqlite3
+
+    with sqlite3.connect(db) as con:
+        for table in ("snapshot_posts", "snapshots", "processed_posts"):
+            con.execute(f"DELETE FROM {table}")  # noqa: S608 - fixed table names
+
+
+def run_child(workspace: Path, workers: int, limit: int | None = None) -> dict[str, Any]:
+    clear_processed(workspace / "lurker.sqlite")
+    cmd = [sys.executable, __file__, "--child", str(workspace), "--workers", str(workers)]
+    if limit is not None:
+        cmd += ["--limit", str(limit)]
+    env = {k: v for k, v in os.environ.items() if k != "LURKER_STORE_URL"}
+    done = subprocess.run(cmd, capture_output=True, text=True, env=env, check=False)
+    if done.returncode != 0:
+        raise SystemExit(f"flow run failed:\n{done.stderr[-3000:]}")
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+# --- 3. bare jieba on the same text ----------------------------------------------------------
+
+
+def bare_jieba(db: Path) -> tuple[float, int, int]:
+    import logging
+
+    import jieba
+    from sqlalchemy import create_engine, text
+
+    jieba.setLogLevel(logging.WARNING)
+    jieba.initialize()  # not timed: the flow's workers load theirs before the first batch
+    engine = create_engine(f"sqlite:///{db}")
+    seconds, posts, chars = 0.0, 0, 0
+    last = 0
+    with engine.connect() as con:
+        while True:
+            rows = con.execute(text("SELECT id, text FROM post_versions WHERE id > :last "
+                                    "ORDER BY id LIMIT 5000"), {"last": last}).all()
+            if not rows:
+                break
+            last = rows[-1][0]
+            t0 = time.perf_counter()
+            for _, body in rows:
+                jieba.lcut(body)
+            seconds += time.perf_counter() - t0
+            posts += len(rows)
+            chars += sum(len(body) for _, body in rows)
+    engine.dispose()
+    return seconds, posts, chars
+
+
+# --- report ----------------------------------------------------------------------------------
+
+
+def rate(n: float, seconds: float) -> str:
+    return f"{n / seconds:>10,.0f}" if seconds > 0 else f"{'-':>10}"
+
+
+def print_run(run: dict[str, Any]) -> None:
+    print(f"\nflow, {run['workers']} worker(s): {run['posts']:,} posts, {run['chars']:,} chars, "
+          f"{run['seconds']:.1f} s (+ {run['startup']:.1f} s Prefect API start-up)")
+    print(f"  {'step':<10} {'seconds':>8} {'posts/s':>10} {'chars/s':>10}")
+    for step in ("start", *STEPS, "read", "write", "snapshot"):
+        sec = run["steps"].get(step, 0.0)
+        chars = run["step_chars"].get(step, run["chars"])
+        print(f"  {step:<10} {sec:>8.2f} {rate(run['posts'], sec)} {rate(chars, sec)}")
+    print(f"  {'whole':<10} {run['seconds']:>8.2f} {rate(run['posts'], run['seconds'])} "
+          f"{rate(run['chars'], run['seconds'])}")
+    print(f"  peak RSS: flow process {run['rss_mb']:.0f} MB"
+          + (f", largest worker {run['worker_rss_mb']:.0f} MB" if run["workers"] > 1 else ""))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--posts", type=int, default=100_000)
+    parser.add_argument("--workers", default="1,2")
+    parser.add_argument("--also", type=int, default=None, help="repeat 1 worker on M posts")
+    parser.add_argument("--keep", action="store_true", help="keep the generated workspace")
+    parser.add_argument("--child", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--limit", type=int, default=None, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child is not None:
+        child(args.child, int(args.workers), args.limit)
+        return
+    workspace = Path(tempfile.mkdtemp(prefix="lurker-bench-"))
+    try:
+        from pipeline.workspace import Workspace
+
+        ws = Workspace.resolve(workspace).create()
+        print(f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f} at start "
+              "(other processes share the cores: a high load caps the 2-worker speed-up)")
+        print(f"generating {args.posts:,} posts into {ws.db_path} …", flush=True)
+        print(f"  {build_archive(ws.db_path, args.posts):.1f} s", flush=True)
+        runs = [run_child(workspace, int(w)) for w in args.workers.split(",")]
+        seconds, posts, chars = bare_jieba(ws.db_path)
+        for run in runs:
+            print_run(run)
+        print(f"\nbare jieba.lcut on the same posts' text: {posts:,} posts, {chars:,} chars, "
+              f"{seconds:.1f} s ({rate(posts, seconds).strip()} posts/s, "
+              f"{rate(chars, seconds).strip()} chars/s)")
+        for run in runs:
+            warm = run["seconds"] - run["steps"].get("start", 0.0)
+            print(f"whole flow / bare jieba.lcut, {run['workers']} worker(s): "
+                  f"{run['seconds'] / seconds:.2f}× ({warm / seconds:.2f}× without the "
+                  "workers' start-up, which bare jieba does not pay here either)")
+        if len(runs) > 1 and runs[1]["seconds"] > 0:  # on the whole flow, start-up included
+            print(f"speed-up {runs[0]['workers']} → {runs[1]['workers']} workers: "
+                  f"{runs[0]['seconds'] / runs[1]['seconds']:.2f}×")
+        print(f"load average {os.getloadavg()[0]:.1f} at the end")
+        if args.also:
+            small = run_child(workspace, 1, args.also)
+            print_run(small)
+            print(f"peak RSS, 1 worker: {small['posts']:,} posts {small['rss_mb']:.0f} MB, "
+                  f"{runs[0]['posts']:,} posts {runs[0]['rss_mb']:.0f} MB")
+    finally:
+        if args.keep:
+            print(f"workspace kept: {workspace}")
+        else:
+            shutil.rmtree(workspace, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
