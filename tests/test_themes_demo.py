@@ -26,6 +26,7 @@ from pipeline.themes.dictionary import build_corpus
 from pipeline.themes.report import render_report
 from pipeline.themes.run import ThemeRunResult, run_themes
 from pipeline.themes.settings import ThemeSettings, load_theme_settings
+from pipeline.themes.summaries import document_topics
 from pipeline.workspace import Workspace
 from tests.conftest import lurker
 from tests.themes_demo import DemoSnapshot, build_demo_snapshot, load_corpus
@@ -62,11 +63,12 @@ def result(demo: tuple[Workspace, DemoSnapshot]) -> ThemeRunResult:
 
 
 def _thread_topics(result: ThemeRunResult) -> dict[int, int]:
-    """A thread's topic: the most frequent dominant topic of its posts (ties: lower topic)."""
-    votes: dict[int, np.ndarray] = defaultdict(lambda: np.zeros(result.recommendation.k))
-    for doc, topic in zip(result.docs, result.assigned, strict=True):
-        votes[doc["thread"]][topic] += 1
-    return {thread: int(np.argmax(v)) for thread, v in votes.items()}
+    """A thread's topic: the most probable one over its posts (summed topic distributions)."""
+    mass: dict[int, np.ndarray] = defaultdict(lambda: np.zeros(result.recommendation.k))
+    dists = document_topics(Path(result.chosen.fit.model_file), result.corpus.corpus_path)
+    for doc, dist in zip(result.docs, dists, strict=True):
+        mass[doc["thread"]] += dist
+    return {thread: int(np.argmax(m)) for thread, m in mass.items()}
 
 
 def test_recommended_model_recovers_planted_themes(

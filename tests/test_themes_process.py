@@ -1,0 +1,80 @@
+"""The real processing flow (`lurker process`'s Prefect flow), then themes on its snapshot."""
+
+from __future__ import annotations
+
+import os
+import random
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from pipeline.store import ArchiveStore
+from pipeline.store.archive import make_engine
+from pipeline.themes.agreement import adjusted_mutual_information
+from pipeline.themes.run import run_themes
+from pipeline.themes.settings import load_theme_settings
+from pipeline.workspace import Workspace
+from tests.corpus_store import fill_store
+
+POST_AMI_FLOOR = 0.2  # on the kept posts; a model that ignores the words gets about 0
+
+
+@pytest.fixture(scope="module")
+def prefect_env() -> Iterator[None]:
+    saved = dict(os.environ)
+    yield
+    # Stop Prefect's temporary API server while pytest's streams are still open.
+    from prefect.server.api.server import SubprocessASGIServer
+
+    SubprocessASGIServer().stop()
+    os.environ.clear()
+    os.environ.update(saved)
+
+
+def test_process_flow_then_themes(
+    tmp_path: Path, prefect_env: None, capsys: pytest.CaptureFixture
+) -> None:
+    from pipeline.process import run_process
+
+    ws = Workspace.resolve(tmp_path / "ws").create()
+    store = ArchiveStore(ws.store_url)
+    try:
+        corpus = fill_store(store)
+    finally:
+        store.close()
+    report = run_process(ws)
+    settings = load_theme_settings().replace(
+        sweep={"topics": (8, 12), "seeds": (1, 2)}, seeding={"enabled": False}
+    )
+    engine = make_engine(ws.store_url)
+    try:
+        result = run_themes(ws, engine, report.snapshot_id, settings)
+    finally:
+        engine.dispose()
+    theme_of_tid = {t["tid"]: t["theme"] for t in corpus["threads"]}
+    truth = [theme_of_tid[doc["tid"]] for doc in result.docs]
+    ami = adjusted_mutual_information(truth, result.assigned)
+    shuffled = list(result.assigned)
+    random.Random(0).shuffle(shuffled)
+    baseline = adjusted_mutual_information(truth, shuffled)
+    with capsys.disabled():
+        print(
+            f"\n[themes] after `lurker process`: snapshot {report.snapshot_id}, "
+            f"{len(truth)} kept posts modelled, {len(set(truth))} planted themes; "
+            f"K={result.recommendation.k}; AMI posts {ami:.3f} (floor {POST_AMI_FLOOR}), "
+            f"shuffled baseline {baseline:.3f}"
+        )
+    assert ami >= POST_AMI_FLOOR and abs(baseline) < 0.05
+    # What the report and the stored themes show comes from the pseudonymised corpus only.
+    real_names = {u["username"] for u in corpus["users"]}
+    planted = {
+        pii["value"] for t in corpus["threads"] for p in t["posts"] for pii in p.get("pii") or []
+        if len(pii["value"]) >= 6
+    }
+    for theme in result.themes:
+        for rep in theme["representatives"]:
+            assert rep["author"] not in real_names
+            assert not any(value in rep["text"] or value in rep["opening"] for value in planted)
+    html = result.report_path.read_text(encoding="utf-8")
+    assert not any(name in html for name in real_names if len(name) >= 3)
