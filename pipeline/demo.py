@@ -4,12 +4,16 @@ from __future__ import annotations
 
 from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from rich.console import Console
 
 from pipeline.settings import SiteConfig
 from pipeline.workspace import Workspace
 from spiders.context import CrawlOptions
+
+if TYPE_CHECKING:
+    from pipeline.themes.run import ThemeRunResult
 
 
 def fresh_workspace(path: Path | None) -> Workspace:
@@ -49,11 +53,45 @@ def run_demo(workspace: Path | None, markup: str, console: Console) -> Workspace
     console.print("\n[bold]processing[/] the archive into a corpus snapshot")
     report = run_process_with_status(ws)
     print_process_report(report)
+    themes_run = run_demo_themes(ws, report.snapshot_id, console)
     console.print(
         f"\n[bold]workspace:[/] {ws.root}\n  store: {ws.db_path}\n  WARC:  {ws.warc_dir}\n"
         f"  logs:  {ws.log_dir}\n  pseudonym key: {ws.root / 'pseudonym.key'} (keep it private)\n"
-        f"Inspect it with `lurker status --workspace {ws.root}` and "
-        f"`lurker process --workspace {ws.root} --show-kwic oem`.",
+        f"  themes report: {themes_run.report_path}\n"
+        f"Inspect it with `lurker status --workspace {ws.root}`, "
+        f"`lurker process --workspace {ws.root} --show-kwic oem` and "
+        f"`lurker themes --workspace {ws.root} --show`.",
         highlight=False,
     )
     return ws
+
+
+# The demo's sweep: around the demo corpus's number of planted themes, two seeds, so that the
+# demo stays quick on two cores (`lurker themes` alone runs the full default sweep).
+DEMO_TOPICS = (8, 12, 16)
+DEMO_SEEDS = (1, 2)
+
+
+def run_demo_themes(ws: Workspace, snapshot_id: int, console: Console) -> ThemeRunResult:
+    from pipeline.store.archive import make_engine
+    from pipeline.themes.cli import settings_from_options
+    from pipeline.themes.run import run_themes
+    from pipeline.themes.show import print_run
+    from pipeline.themes.store import load_run
+
+    console.print("\n[bold]candidate themes[/]: topic models on the snapshot")
+    settings = settings_from_options(ws).replace(
+        sweep={"topics": DEMO_TOPICS, "seeds": DEMO_SEEDS}
+    )
+    engine = make_engine(ws.store_url)
+    try:
+        result = run_themes(
+            ws, engine, snapshot_id, settings,
+            progress=lambda message: console.print(f"  {message}", highlight=False),
+        )
+        run = load_run(engine, result.run_id)
+    finally:
+        engine.dispose()
+    assert run is not None
+    print_run(run, ws, console)
+    return result

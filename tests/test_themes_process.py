@@ -2,18 +2,18 @@
 
 from __future__ import annotations
 
+import io
 import os
 import random
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from rich.console import Console
 
+from pipeline.demo import DEMO_SEEDS, DEMO_TOPICS, run_demo_themes
 from pipeline.store import ArchiveStore
-from pipeline.store.archive import make_engine
 from pipeline.themes.agreement import adjusted_mutual_information
-from pipeline.themes.run import run_themes
-from pipeline.themes.settings import load_theme_settings
 from pipeline.workspace import Workspace
 from tests.corpus_store import fill_store
 
@@ -44,14 +44,13 @@ def test_process_flow_then_themes(
     finally:
         store.close()
     report = run_process(ws)
-    settings = load_theme_settings().replace(
-        sweep={"topics": (8, 12), "seeds": (1, 2)}, seeding={"enabled": False}
-    )
-    engine = make_engine(ws.store_url)
-    try:
-        result = run_themes(ws, engine, report.snapshot_id, settings)
-    finally:
-        engine.dispose()
+    # The step `lurker demo` runs after processing: its sweep, guided models, summary.
+    out = io.StringIO()
+    result = run_demo_themes(ws, report.snapshot_id, Console(file=out, width=200))
+    printed = out.getvalue()
+    assert f"theme run {result.run_id}" in printed and "recommended K =" in printed
+    assert [row["k"] for row in result.per_k] == list(DEMO_TOPICS)
+    assert len(result.guided) == len(DEMO_SEEDS)
     theme_of_tid = {t["tid"]: t["theme"] for t in corpus["threads"]}
     truth = [theme_of_tid[doc["tid"]] for doc in result.docs]
     ami = adjusted_mutual_information(truth, result.assigned)

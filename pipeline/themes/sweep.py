@@ -66,6 +66,19 @@ class FitResult:
     peak_rss_mb: float = 0.0  # the worker process's peak resident memory
 
 
+def peak_rss_mb() -> float:
+    """This process's peak resident memory. Linux's VmHWM belongs to the process's own memory
+    map; `ru_maxrss` would carry over the parent's peak into a spawned child."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
 def topic_hash(matrix: object) -> str:
     import numpy as np
 
@@ -104,8 +117,9 @@ def fit_one(corpus_dir: str, model_dir: str, spec: FitSpec) -> FitResult:
     for row in topics:
         best = np.argsort(-row, kind="stable")[:TOP_WORDS]
         top.append([(dictionary[int(i)], float(row[i])) for i in best])
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    return FitResult(spec, str(path), topic_hash(topics), top, time.perf_counter() - start, peak)
+    return FitResult(
+        spec, str(path), topic_hash(topics), top, time.perf_counter() - start, peak_rss_mb()
+    )
 
 
 @contextmanager
