@@ -44,8 +44,10 @@ def crawl(url: str, ws: Path, *extra: str) -> tuple[float, int]:
     return elapsed, max(peak, before)
 
 
-def kinds(forum: DemoForum) -> Counter[str]:
-    return Counter(r.kind for r in forum.requests)
+def kinds(forum: DemoForum) -> str:
+    """Requests the forum served, in total and per page kind."""
+    counts = Counter(r.kind for r in forum.requests)
+    return f"{sum(counts.values())} requests {dict(counts)}"
 
 
 def recorded_thread_pages(ws: Path):
@@ -66,7 +68,7 @@ def recorded_thread_pages(ws: Path):
 def parse_throughput(ws: Path, repeat: int) -> None:
     import lxml.html
 
-    from spiders.parsers import parse_thread
+    from spiders.parsers import classify_page, parse_thread
 
     pages = [(u, body.decode(c if c.lower() not in ("gbk", "gb2312") else "gb18030", "replace"))
              for u, c, body in recorded_thread_pages(ws)]
@@ -82,11 +84,21 @@ def parse_throughput(ws: Path, repeat: int) -> None:
         for _url, html in pages:
             lxml.html.fromstring(html)
     base = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    for _ in range(repeat):
+        for url, html in pages:
+            classify_page(html, url, 200)
+    classify = time.perf_counter() - t0
     n = len(pages) * repeat
     print(f"parse: {n} thread pages, {posts} posts in {ours:.2f}s → "
           f"{n / ours:.0f} pages/s, {posts / ours:.0f} posts/s")
     print(f"baseline lxml.html.fromstring: {n / base:.0f} pages/s; "
           f"lurker parse / bare lxml parse time = {ours / base:.1f}×")
+    print(f"classify_page (run on every response): {n / classify:.0f} pages/s")
+    # ru_maxrss is in KiB on Linux; this process holds every recorded page in memory.
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    print(f"peak RSS of the parse benchmark ({len(pages)} pages held in memory): "
+          f"{peak / 1024:.0f} MiB")
 
 
 def main() -> None:
@@ -100,26 +112,26 @@ def main() -> None:
         truth = forum.state.truth()
         n_posts = sum(len(t["posts"]) for t in truth["threads"])
         wall, peak = crawl(forum.url, ws)
-        k = kinds(forum)
+        n_requests = len(forum.requests)
         print(f"demo forum ({args.markup}): {len(truth['threads'])} threads, {n_posts} posts")
-        print(f"full crawl: {wall:.1f}s, {sum(k.values())} requests ({dict(k)}), "
-              f"{sum(k.values()) / wall:.0f} requests/s, {n_posts / wall:.0f} posts/s, "
+        print(f"full crawl: {wall:.1f}s, {kinds(forum)}, "
+              f"{n_requests / wall:.0f} requests/s, {n_posts / wall:.0f} posts/s, "
               f"peak RSS of the crawl process {peak / 1024:.0f} MiB")
 
         forum.reset_log()
         wall, _ = crawl(forum.url, ws)
-        print(f"re-crawl, unchanged forum: {dict(kinds(forum))} in {wall:.1f}s")
+        print(f"re-crawl, unchanged forum: {kinds(forum)} in {wall:.1f}s")
 
         long_thread = max(truth["threads"], key=lambda t: len(t["posts"]))
         for i in range(10):
             forum.state.add_reply(long_thread["tid"], truth["users"][0]["uid"], f"bench reply {i}")
         forum.reset_log()
         wall, _ = crawl(forum.url, ws)
-        print(f"re-crawl after 10 new replies to one thread: {dict(kinds(forum))} in {wall:.1f}s")
+        print(f"re-crawl after 10 new replies to one thread: {kinds(forum)} in {wall:.1f}s")
 
         forum.reset_log()
         wall, _ = crawl(forum.url, ws, "--full")
-        print(f"--full re-crawl: {dict(kinds(forum))} in {wall:.1f}s")
+        print(f"--full re-crawl: {kinds(forum)} in {wall:.1f}s")
 
         parse_throughput(ws, args.repeat)
 

@@ -88,9 +88,9 @@ def run_crawl(
             on_progress=on_progress,
         )
         log_file = workspace.log_dir / f"crawl-{run_id:05d}.log"
-        process = CrawlerProcess(
-            scrapy_settings(settings.crawl, site, log_file), install_root_handler=True
-        )
+        # The root log handler is installed by default (LOG_INSTALL_ROOT_HANDLER); passing
+        # install_root_handler is deprecated (Scrapy 2.19 warns about it).
+        process = CrawlerProcess(scrapy_settings(settings.crawl, site, log_file))
         crawler = process.create_crawler(DiscuzSpider)
         process.crawl(crawler, ctx=ctx)
         process.start()

@@ -49,6 +49,16 @@ _ROWS = etree.XPath(f"//tr[td[{cls('f_title')}]]")
 _HEADER = etree.XPath(f"//table[{cls('tableborder')}]/tr[{cls('header')}]/td")
 _POSTS = etree.XPath(f"//table[{cls('t_row')}]")
 _SCRIPT_IDS = etree.XPath("//script[contains(., 'var fid')]")
+# Per-post lookups, compiled once: XPath variables carry the element ids.
+_P_ANCHOR = etree.XPath(".//a[starts-with(@name, 'pid')]/@name")
+_P_USER = etree.XPath(f".//td[{cls('t_user')}]")
+_P_AUTHOR = etree.XPath(f"./a[{cls('bold')}]")
+_P_HEAD = etree.XPath(f".//table[{cls('t_msg')}]/tr[1]/td")
+_P_LABEL = etree.XPath(f"./div[{cls('right')}]/a")
+_P_HEAD_TEXT = etree.XPath("./text()")
+_P_TITLED = etree.XPath(".//span[@title]")
+_P_MESSAGE = etree.XPath(".//*[@id=$id]")
+_P_LOCKED = etree.XPath(f".//td[{cls('line')}]//div[{cls('locked')}]")
 CUR_LAST = re.compile(r"(\d+)\s*/\s*(\d+)")
 SCRIPT_VAR = re.compile(r"var\s+(fid|tid)\s*=\s*(\d+)")
 
@@ -133,27 +143,27 @@ def parse_board(doc: HtmlElement, url: str, fetch_time: datetime | None,
 
 def _post(table: HtmlElement, floor: int, fetch_time: datetime | None,
           utc_offset: float) -> ParsedPost | None:
-    anchor = first(table.xpath(".//a[starts-with(@name, 'pid')]/@name"))
+    anchor = first(_P_ANCHOR(table))
     pid = to_int(anchor) if anchor else None
     if pid is None:
         return None
-    user = first(table.xpath(f".//td[{cls('t_user')}]"))
-    author_a = first(user.xpath(f"./a[{cls('bold')}]")) if user is not None else None
-    head = first(table.xpath(f".//table[{cls('t_msg')}]/tr[1]/td"))
-    label = first(head.xpath(f"./div[{cls('right')}]/a")) if head is not None else None
+    user = first(_P_USER(table))
+    author_a = first(_P_AUTHOR(user)) if user is not None else None
+    head = first(_P_HEAD(table))
+    label = first(_P_LABEL(head)) if head is not None else None
     floor_label = squash(label.text_content()) if label is not None else None
     when = dates.ParsedTime(None, "", TimeMethod.NONE)
     if head is not None:
         # The date is the cell's own text after the floor link: "发表于 2019-2-16 05:18".
-        shown = squash("".join(head.xpath("./text()")))
+        shown = squash("".join(_P_HEAD_TEXT(head)))
         if shown:
-            when = shown_date(head, fetch_time, utc_offset) if head.xpath(".//span[@title]") \
+            when = shown_date(head, fetch_time, utc_offset) if _P_TITLED(head) \
                 else dates.resolve(None, shown.removeprefix("发表于").strip(), fetch_time,
                                    utc_offset)
-    message = first(table.xpath(f".//*[@id='postmessage_{pid}']"))
+    message = first(_P_MESSAGE(table, id=f"postmessage_{pid}"))
     status = PostStatus.OK
     if message is None:
-        locked = first(table.xpath(f".//td[{cls('line')}]//div[{cls('locked')}]"))
+        locked = first(_P_LOCKED(table))
         status = bodies.moderation_status(text(locked)) or PostStatus.BANNED
         parsed = bodies.Body(text="", html="")
     else:

@@ -38,7 +38,6 @@ from spiders.parsers.urls import canonical_url, parse_ids_from_url, uid_from_hre
 GEN = Generation.D7
 
 _NAV_LINKS = etree.XPath("//div[@id='nav']/a")
-_NAV = etree.XPath("//div[@id='nav']")
 _TITLE = etree.XPath("//title")
 _INDEX_LINKS = etree.XPath(
     "//tbody[starts-with(@id, 'forum')]//h2/a | //table[starts-with(@id, 'category_')]//h2/a")
@@ -50,6 +49,12 @@ _BOARD_NAME = etree.XPath("//div[@id='forumheader']/h1")
 _POSTS = etree.XPath("//div[@id='postlist']/div[starts-with(@id, 'post_')]")
 _SUBJECT = etree.XPath("//div[@id='threadtitle']/h1")
 _SCRIPT_IDS = etree.XPath("//script[contains(., 'tid = parseInt')]")
+# Per-post lookups, compiled once: XPath variables carry the element ids.
+_P_LABEL = etree.XPath(".//a[@id=$id]")
+_P_AUTHOR = etree.XPath(f".//td[{cls('postauthor')}]/div[{cls('postinfo')}]/a")
+_P_TIME = etree.XPath(".//em[@id=$id]")
+_P_MESSAGE = etree.XPath(".//*[@id=$id]")
+_P_LOCKED = etree.XPath(f".//div[{cls('postmessage')}]//div[{cls('locked')}]")
 
 
 def site_name(doc: HtmlElement) -> str | None:
@@ -114,15 +119,15 @@ def _post(div: HtmlElement, floor: int, fetch_time: datetime | None,
     pid = to_int(div.get("id", "").rsplit("_", 1)[-1])
     if pid is None:
         return None
-    label = first(div.xpath(f".//a[@id='postnum{pid}']"))
+    label = first(_P_LABEL(div, id=f"postnum{pid}"))
     floor_label = squash(label.text_content()) if label is not None else None
-    author_a = first(div.xpath(f".//td[{cls('postauthor')}]/div[{cls('postinfo')}]/a"))
-    when = shown_date(first(div.xpath(f".//em[@id='authorposton{pid}']")), fetch_time,
+    author_a = first(_P_AUTHOR(div))
+    when = shown_date(first(_P_TIME(div, id=f"authorposton{pid}")), fetch_time,
                       utc_offset, strip="发表于")
-    message = first(div.xpath(f".//*[@id='postmessage_{pid}']"))
+    message = first(_P_MESSAGE(div, id=f"postmessage_{pid}"))
     status = PostStatus.OK
     if message is None:
-        locked = first(div.xpath(f".//div[{cls('postmessage')}]//div[{cls('locked')}]"))
+        locked = first(_P_LOCKED(div))
         status = bodies.moderation_status(text(locked)) or PostStatus.BANNED
         parsed = bodies.Body(text="", html="")
     else:
@@ -158,10 +163,11 @@ def _subject(doc: HtmlElement) -> str | None:
     if h1 is not None and text(h1):
         return text(h1)
     # Pages after the first have no #threadtitle: the breadcrumb ends with the subject.
-    nav = first(_NAV(doc))
-    if nav is None:
+    # The words after the board's link, so a subject that itself contains "»" stays whole.
+    links = _NAV_LINKS(doc)
+    if not links:
         return None
-    tail = text(nav).split("»")[-1].strip()
+    tail = squash(links[-1].tail).lstrip("»").strip()
     return tail or None
 
 

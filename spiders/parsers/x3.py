@@ -39,8 +39,11 @@ _TITLE = etree.XPath("//title")
 _INDEX_LINKS = etree.XPath(
     f"//table[{cls('fl_tb')}]//td[not({cls('fl_icn')})]//h2/a"
     f" | //table[{cls('fl_tb')}]//td[{cls('fl_g')}]//dt/a")
-_PAGER = etree.XPath(f"(//div[@id='pgt']//div[{cls('pg')}] | //span[@id='fd_page_top']"
-                     f"//div[{cls('pg')}] | //div[{cls('pg')}])[1]")
+# The top pager (thread: div#pgt, list: span#fd_page_top) is found by id first: cheaper than
+# testing the class of every div on the page.
+_PAGER_TOP = etree.XPath("//*[@id='pgt' or @id='fd_page_top']")
+_PAGER_IN = etree.XPath(f".//div[{cls('pg')}]")
+_PAGER_ANY = etree.XPath(f"(//div[{cls('pg')}])[1]")
 _ROWS = etree.XPath("//tbody[starts-with(@id, 'normalthread_')"
                     " or starts-with(@id, 'stickthread_')]")
 _ROW_TITLE = etree.XPath(f".//th//a[{cls('xst')}]")
@@ -51,6 +54,24 @@ _BOARD_NAME = etree.XPath(f"//div[{cls('bm_h')}]/h1/a")
 _CRUMBS = etree.XPath("//div[@id='pt']//div[contains(@class, 'z')]//a/@href")
 _SUBJECT = etree.XPath("//span[@id='thread_subject']")
 _POSTS = etree.XPath("//div[@id='postlist']/div[starts-with(@id, 'post_')]")
+# Per-post lookups, compiled once: XPath variables carry the element ids.
+_P_LABEL = etree.XPath(".//a[@id=$id]")
+_P_PLC = etree.XPath(f".//td[{cls('plc')}]")
+_P_PLHIN = etree.XPath(f".//table[{cls('plhin')}]")
+_P_PCT = etree.XPath(f".//div[{cls('pct')}]")
+_P_AUTHOR = etree.XPath(f".//div[@id=$id]//div[{cls('authi')}]/a"
+                        f" | .//div[{cls('pi')}]//div[{cls('authi')}]/a[{cls('xi2')}]")
+_P_ANON = etree.XPath(f".//div[@id=$id]//div[{cls('authi')}]")
+_P_TIME = etree.XPath(".//em[@id=$id]")
+_P_MESSAGE = etree.XPath(".//td[@id=$id]")
+_P_LOCKED = etree.XPath(f".//div[{cls('pcb')}]/div[{cls('locked')}]")
+
+
+def _pager(doc: HtmlElement) -> HtmlElement | None:
+    for top in _PAGER_TOP(doc):
+        if (found := first(_PAGER_IN(top))) is not None:
+            return found
+    return first(_PAGER_ANY(doc))
 
 
 def site_name(doc: HtmlElement) -> str | None:
@@ -84,7 +105,7 @@ def _board_fid(doc: HtmlElement, url: str) -> int | None:
 def parse_board(doc: HtmlElement, url: str, fetch_time: datetime | None,
                 utc_offset: float) -> BoardPage:
     base = base_url(doc, url)
-    current, last = pager_numbers(first(_PAGER(doc)))
+    current, last = pager_numbers(_pager(doc))
     rows: list[ThreadRow] = []
     for tbody in _ROWS(doc):
         tid = to_int(tbody.get("id", "").rsplit("_", 1)[-1])
@@ -127,31 +148,27 @@ def _post(div: HtmlElement, floor: int, fetch_time: datetime | None,
     pid = to_int(div.get("id", "").rsplit("_", 1)[-1])
     if pid is None:
         return None  # div#post_new and friends are not posts
-    label = first(div.xpath(f".//a[@id='postnum{pid}']"))
+    label = first(_P_LABEL(div, id=f"postnum{pid}"))
     floor_label = squash(label.text_content()) if label is not None else None
-    plc = first(div.xpath(f".//td[{cls('plc')}]"))
     # A deleted floor leaves only "无效楼层，该帖已经被删除" (viewthread_node.htm, bottom branch).
-    if not div.xpath(f".//table[{cls('plhin')}]"):
-        pct = first(div.xpath(f".//div[{cls('pct')}]"))
-        notice = text(pct if pct is not None else plc)
+    if not _P_PLHIN(div):
+        pct = first(_P_PCT(div))
+        notice = text(pct if pct is not None else first(_P_PLC(div)))
         status = bodies.moderation_status(notice) or PostStatus.DELETED
         return ParsedPost(pid=pid, floor=floor, floor_label=floor_label, author=None,
                           author_uid=None, time=None, time_raw="", time_method=TimeMethod.NONE,
                           text="", html="", status=status)
-    author_a = first(div.xpath(
-        f".//div[@id='favatar{pid}']//div[{cls('authi')}]/a"
-        f" | .//div[{cls('pi')}]//div[{cls('authi')}]/a[{cls('xi2')}]"))
+    author_a = first(_P_AUTHOR(div, id=f"favatar{pid}"))
     author = text(author_a) or None
     if author is None:  # anonymous posts show the anonymous text without a link
-        author = text(first(div.xpath(f".//div[@id='favatar{pid}']//div[{cls('authi')}]")))
+        author = text(first(_P_ANON(div, id=f"favatar{pid}")))
         author = author or None
-    when = shown_date(first(div.xpath(f".//em[@id='authorposton{pid}']")), fetch_time,
+    when = shown_date(first(_P_TIME(div, id=f"authorposton{pid}")), fetch_time,
                       utc_offset, strip="发表于")
-    message = first(div.xpath(f".//td[@id='postmessage_{pid}']"))
-    locked = first(div.xpath(f".//div[{cls('pcb')}]/div[{cls('locked')}]"))
+    message = first(_P_MESSAGE(div, id=f"postmessage_{pid}"))
     status = PostStatus.OK
     if message is None:
-        status = bodies.moderation_status(text(locked)) or PostStatus.BANNED
+        status = bodies.moderation_status(text(first(_P_LOCKED(div)))) or PostStatus.BANNED
         parsed = bodies.Body(text="", html="")
     else:
         parsed = bodies.parse_body(message, fetch_time, utc_offset)
@@ -165,7 +182,7 @@ def _post(div: HtmlElement, floor: int, fetch_time: datetime | None,
 
 def parse_thread(doc: HtmlElement, url: str, fetch_time: datetime | None, utc_offset: float,
                  ppp: int) -> ThreadPage:
-    current, last = pager_numbers(first(_PAGER(doc)))
+    current, last = pager_numbers(_pager(doc))
     page = current or 1
     posts: list[ParsedPost] = []
     index = 0
