@@ -670,3 +670,32 @@ def test_subject_on_later_pages_keeps_every_character(small, markup):
     _, second = thread(forum, tid, 2)
     assert (second.page, second.last_page, second.subject) == (2, 2, subject)
     assert [p.floor for p in second.posts] == [4]
+
+
+def test_d4_post_without_pid_anchor_and_x3_anonymous_author():
+    d4 = (
+        '<html><head><meta name="generator" content="Discuz! 5.0.0"></head><body>'
+        '<table class="t_row"><tr><td class="t_user"><a href="space.php?uid=9" class="bold">'
+        'FOB用户</a></td><td><table class="t_msg"><tr><td class="smalltxt"><div class="right">'
+        '<a class="bold">#1</a></div>发表于 2017-5-4 15:39</td></tr><tr><td class="line">'
+        '<div id="postmessage_88" class="t_msgfont">你好<br />\r\n世界</div></td></tr></table>'
+        '</td></tr></table></body></html>')
+    [post] = parse_thread(d4, "http://127.0.0.1/thread-5-1-1.html", fetch_time=FETCHED,
+                          utc_offset=8, ppp=10).posts
+    assert (post.pid, post.author, post.author_uid, post.floor_label) == (88, "FOB用户", 9, "#1")
+    assert post.text == "你好\n世界"
+    assert post.time == datetime(2017, 5, 4, 15, 39, tzinfo=CST)
+    x3 = (
+        '<html><head><meta name="generator" content="Discuz! X3.4"></head><body>'
+        '<div id="postlist"><div id="post_3"><table id="pid3" class="plhin"><tr>'
+        '<td class="pls"><div id="favatar3"><div class="pi"><div class="authi">匿名</div>'
+        '</div></div></td><td class="plc"><div class="pi"><strong><a id="postnum3">'
+        '<em>楼主</em></a></strong><em id="authorposton3">发表于 <span title="2026-11-18 '
+        '09:30:05">前天&nbsp;09:30</span></em></div><div class="pcb"><div class="t_fsz"><table>'
+        '<tr><td class="t_f" id="postmessage_3">匿名的话</td></tr></table></div></div></td>'
+        '</tr></table></div></div></body></html>')
+    [post] = parse_thread(x3, "http://127.0.0.1/forum.php?mod=viewthread&tid=5",
+                          fetch_time=FETCHED, utc_offset=8, ppp=10).posts
+    assert (post.author, post.author_uid, post.floor_label, post.floor) == ("匿名", None, "楼主", 1)
+    assert (post.time, post.time_method) == (datetime(2026, 11, 18, 9, 30, 5, tzinfo=CST),
+                                             TimeMethod.TITLE)

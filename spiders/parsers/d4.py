@@ -51,6 +51,8 @@ _POSTS = etree.XPath(f"//table[{cls('t_row')}]")
 _SCRIPT_IDS = etree.XPath("//script[contains(., 'var fid')]")
 # Per-post lookups, compiled once: XPath variables carry the element ids.
 _P_ANCHOR = etree.XPath(".//a[starts-with(@name, 'pid')]/@name")
+# Some D5 skins drop the <a name="pidN"> anchor; the body's id still carries the pid.
+_P_BODY_ID = etree.XPath(".//*[starts-with(@id, 'postmessage_')]/@id")
 _P_USER = etree.XPath(f".//td[{cls('t_user')}]")
 _P_AUTHOR = etree.XPath(f"./a[{cls('bold')}]")
 _P_HEAD = etree.XPath(f".//table[{cls('t_msg')}]/tr[1]/td")
@@ -143,7 +145,7 @@ def parse_board(doc: HtmlElement, url: str, fetch_time: datetime | None,
 
 def _post(table: HtmlElement, floor: int, fetch_time: datetime | None,
           utc_offset: float) -> ParsedPost | None:
-    anchor = first(_P_ANCHOR(table))
+    anchor = first(_P_ANCHOR(table)) or first(_P_BODY_ID(table))
     pid = to_int(anchor) if anchor else None
     if pid is None:
         return None
