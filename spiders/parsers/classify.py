@@ -14,7 +14,9 @@ from lxml import etree
 from spiders.parsers.common import HtmlElement, ParseError, cls, first, parse_document, squash
 from spiders.parsers.model import Generation, PageInfo, PageKind
 
-GENERATOR = etree.XPath("//meta[@name='generator']/@content")
+# Generator meta lives in <head>; anchoring the path avoids scanning the whole page.
+GENERATOR = etree.XPath("/html/head/meta[@name='generator']/@content")
+GENERATOR_ANY = etree.XPath("//meta[@name='generator']/@content")
 CHARSET_META = etree.XPath("//meta[@charset]/@charset | //meta[@http-equiv]/@content")
 MESSAGE_TEXT = etree.XPath("//*[@id='messagetext']")
 MESSAGE_LOGIN = etree.XPath("//*[@id='messagelogin']")
@@ -54,7 +56,7 @@ GEN_PATTERNS = (
 
 def detect_generation(doc: HtmlElement, url: str = "") -> Generation:
     """Meta generator first, then markup, then URL forms (reference §1.1, §6 take-away 1)."""
-    for content in GENERATOR(doc):
+    for content in GENERATOR(doc) or GENERATOR_ANY(doc):
         for pattern, generation in GEN_PATTERNS:
             if pattern.search(content):
                 return generation

@@ -68,10 +68,12 @@ _P_LOCKED = etree.XPath(f".//div[{cls('pcb')}]/div[{cls('locked')}]")
 
 
 def _pager(doc: HtmlElement) -> HtmlElement | None:
-    for top in _PAGER_TOP(doc):
+    tops = _PAGER_TOP(doc)
+    for top in tops:
         if (found := first(_PAGER_IN(top))) is not None:
             return found
-    return first(_PAGER_ANY(doc))
+    # A single-page thread has an empty #pgt: no pager anywhere, no need to scan for one.
+    return None if tops else first(_PAGER_ANY(doc))
 
 
 def site_name(doc: HtmlElement) -> str | None:
