@@ -335,6 +335,8 @@ def print_process_report(report: object) -> None:
         f"with {r.workers} worker(s)",  # type: ignore[attr-defined]
         highlight=False,
     )
+    if getattr(r, "log_file", None):
+        console.print(f"log: {r.log_file}", highlight=False)  # type: ignore[attr-defined]
 
 
 def print_kwic(ws: Workspace, concept: str, snapshot_id: int | None) -> None:

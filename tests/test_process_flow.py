@@ -275,9 +275,8 @@ def test_kwic_sample_is_anonymised_and_reproducible(first: Run, archive) -> None
     assert params["steps"]["keywords"]["version"] == first.report.keywords_version
 
 
-def test_thread_rule_first_post_or_n_posts(tmp_path: Path, prefect_env) -> None:
-    ws = Workspace.resolve(tmp_path / "ws").create()
-    store = ArchiveStore(ws.store_url)
+def small_archive(store: ArchiveStore) -> None:
+    """Three threads for the thread rule (keyword 贴牌, min_posts 2)."""
     site = store.ensure_site("s", "http://127.0.0.1/", 8, 10)
     store.ensure_board(site, 2, "b", None)
 
@@ -297,22 +296,62 @@ def test_thread_rule_first_post_or_n_posts(tmp_path: Path, prefect_env) -> None:
         store.save_thread_page(site, ThreadPage(tid=tid, fid=2, subject="s", page=1,
                                                 last_page=1, generation=Generation.X3,
                                                 posts=posts), None, 2)
-    keywords = tmp_path / "kw.toml"
+
+
+def small_keywords(folder: Path) -> str:
+    keywords = folder / "kw.toml"
     keywords.write_text('[thread]\nmin_posts = 2\n[concepts.oem]\nany = ["贴牌"]\n',
                         encoding="utf-8")
-    report = run_process(ws, keywords=str(keywords))
+    return str(keywords)
+
+
+def kept_threads(store: ArchiveStore, snapshot_id: int) -> dict[int, bool]:
+    kept: dict[int, bool] = {}
     with store.session() as s:
-        kept = dict(s.execute(
-            select(Thread.tid, func.max(SnapshotPost.kept))
+        for tid, flag in s.execute(
+            select(Thread.tid, SnapshotPost.kept)
             .join(ProcessedPost, ProcessedPost.id == SnapshotPost.processed_post_id)
             .join(Thread, Thread.id == ProcessedPost.thread_id)
-            .where(SnapshotPost.snapshot_id == report.snapshot_id).group_by(Thread.tid)
-        ).all())
+            .where(SnapshotPost.snapshot_id == snapshot_id)
+        ):
+            kept[tid] = kept.get(tid, False) or flag
+    return kept
+
+
+def test_thread_rule_first_post_or_n_posts(tmp_path: Path, prefect_env) -> None:
+    ws = Workspace.resolve(tmp_path / "ws").create()
+    store = ArchiveStore(ws.store_url)
+    small_archive(store)
+    report = run_process(ws, keywords=small_keywords(tmp_path))
+    kept = kept_threads(store, report.snapshot_id)
     store.close()
     assert kept == {1: True, 2: True, 3: False}
     assert report.summary["threads_kept"] == 2 and report.summary["posts_kept"] == 6
     assert report.summary["concept_hits"] == {"oem": 4}
     assert report.summary["keyword_hits"] == {"贴牌": 4}
+
+
+def test_flow_on_postgresql(tmp_path: Path, prefect_env, postgres_url: str,
+                            monkeypatch: pytest.MonkeyPatch) -> None:
+    from pipeline.store.archive import make_engine
+    from pipeline.store.models import Base
+
+    engine = make_engine(postgres_url)
+    Base.metadata.drop_all(engine)  # one server per session: start empty
+    engine.dispose()
+    monkeypatch.setenv("LURKER_STORE_URL", postgres_url)
+    ws = Workspace.resolve(tmp_path / "ws").create()
+    store = ArchiveStore(postgres_url)
+    try:
+        small_archive(store)
+        keywords = small_keywords(tmp_path)
+        report = run_process(ws, keywords=keywords)
+        assert kept_threads(store, report.snapshot_id) == {1: True, 2: True, 3: False}
+        again = run_process(ws, keywords=keywords)
+        assert again.snapshot_id == report.snapshot_id and again.posts_processed == 0
+        assert again.posts_reused == report.summary["posts_in"] == 9
+    finally:
+        store.close()
 
 
 def test_cli_process_with_two_workers_and_kwic(first: Run, archive, tmp_path: Path) -> None:
@@ -324,6 +363,10 @@ def test_cli_process_with_two_workers_and_kwic(first: Run, archive, tmp_path: Pa
                  "replacements by type:", "keyword hits", "snapshot 1 (new"):
         assert word in out, out
     assert "Traceback" not in result.stderr and "INFO" not in result.stderr
+    log_file = Path(re.search(r"log: (\S+)", out).group(1))
+    logged = log_file.read_text(encoding="utf-8")
+    assert "run parameters" in logged and "summary" in logged
+    assert not any(p["author"] in logged for p in visible_posts(archive[1]))
     # Two workers give the same corpus as one.
     a = processed(first.ws, first.report.snapshot_id)
     b = processed(ws, 1)
@@ -358,3 +401,21 @@ def test_cli_user_mistakes_are_one_line(tmp_path: Path) -> None:
     for result in (listed, exposed):
         assert "Traceback" not in result.stderr
         assert len(result.stderr.strip().splitlines()) <= 2  # one message, wrapped at most once
+
+
+def test_demo_continues_through_processing(tmp_path: Path) -> None:
+    result = lurker("demo", workspace=tmp_path / "demo")
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "crawl run 1: finished" in result.stdout
+    assert re.search(r"snapshot 1 \(new", result.stdout), result.stdout[-2000:]
+    ws = Workspace.resolve(tmp_path / "demo")
+    store = ArchiveStore(ws.store_url)
+    try:
+        with store.session() as s:
+            texts = list(s.scalars(select(ProcessedPost.text)))
+            authors = set(s.scalars(select(Post.author).distinct())) - {None}
+    finally:
+        store.close()
+    assert len(texts) > 1000
+    joined = "\n".join(texts)
+    assert [a for a in authors if len(a) >= 2 and a in joined] == []

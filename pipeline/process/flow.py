@@ -10,6 +10,7 @@ instead of being recomputed.
 
 from __future__ import annotations
 
+import json
 import logging
 import time
 from collections import defaultdict
@@ -54,6 +55,7 @@ class ProcessReport:
     seconds: float
     step_seconds: dict[str, float] = field(default_factory=dict)
     step_chars: dict[str, int] = field(default_factory=dict)
+    log_file: str | None = None
 
 
 def _step_task(name: str, step: Step):  # noqa: ANN202 - a Prefect Task
@@ -98,6 +100,7 @@ def run_flow_body(store: ArchiveStore, spec: ContextSpec, filters: store_io.Filt
                        "steps": spec.step_params(), "settings_hash": settings_hash}
     snapshot_id = store_io.start_snapshot(store, settings_hash, keywords_version,
                                           snapshot_params)
+    log.info("run parameters: %s", json.dumps(snapshot_params, ensure_ascii=False))
     step_seconds: dict[str, float] = defaultdict(float)
     step_chars: dict[str, int] = defaultdict(int)
     try:
@@ -150,6 +153,8 @@ def run_flow_body(store: ArchiveStore, spec: ContextSpec, filters: store_io.Filt
         seconds=time.perf_counter() - started, step_seconds=dict(step_seconds),
         step_chars=dict(step_chars),
     )
+    log.info("summary: %s", json.dumps(summary, ensure_ascii=False))
+    log.info("seconds per step: %s", json.dumps(report.step_seconds))
     log.info("snapshot %s (%s): %s posts in, %s reused, %s processed, %.1f s",
              snapshot_id, "existing" if report.snapshot_reused else "new",
              summary["posts_in"], report.posts_reused, report.posts_processed, report.seconds)
@@ -178,15 +183,35 @@ def process_flow(workspace: str, keywords: str | None = None, since: str | None 
         boards=tuple(boards or ()),
     )
     store = ArchiveStore(ws.store_url)
+    handler = _log_to_workspace(ws)
     try:
         spec, settings = build_spec(ws, store, keywords)
         params = {"keywords_file": str(keywords or settings.keywords or "config/keywords.toml"),
                   "workers": workers, "batch_size": settings.batch_size}
-        return run_flow_body(store, spec, filters, workers=workers,
-                             batch_size=settings.batch_size, kwic_k=settings.kwic_sample,
-                             params=params)
+        report = run_flow_body(store, spec, filters, workers=workers,
+                               batch_size=settings.batch_size, kwic_k=settings.kwic_sample,
+                               params=params)
+        report.log_file = handler.baseFilename
+        return report
     finally:
         store.close()
+        log.removeHandler(handler)
+        handler.close()
+
+
+def _log_to_workspace(ws: Workspace) -> logging.FileHandler:
+    """This run's log file in `<workspace>/logs/` (parameters, counts; never text or values).
+
+    lurker's own log goes to the file only, so the console shows just the summary.
+    """
+    ws.log_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+    handler = logging.FileHandler(
+        ws.log_dir / f"process-{datetime.now():%Y%m%d-%H%M%S-%f}.log", encoding="utf-8")
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
+    log.addHandler(handler)
+    log.setLevel(logging.INFO)
+    log.propagate = False
+    return handler
 
 
 def build_spec(ws: Workspace, store: ArchiveStore, keywords: str | Path | None = None
