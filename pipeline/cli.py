@@ -321,7 +321,8 @@ def print_process_report(report: object) -> None:
         highlight=False,
     )
     langs = ", ".join(f"{k} {v:,}" for k, v in summary["languages"].items())
-    console.print(f"languages: {langs or '-'}", highlight=False)
+    console.print(f"languages: {langs or '-'} · code-switched zh/en posts "
+                  f"{summary.get('code_switched_posts', 0):,}", highlight=False)
     repl = ", ".join(f"{k} {v:,}" for k, v in summary["replacements"].items())
     console.print(f"replacements by type: {repl or 'none'}", highlight=False)
     hits = ", ".join(f"{k} {v:,}" for k, v in summary["concept_hits"].items())

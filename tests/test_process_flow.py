@@ -162,6 +162,7 @@ def test_languages_and_quotes_recorded(first: Run, archive) -> None:
     assert sum(rows[pid]["lang"] == "zh" for pid in long_zh) >= 0.98 * len(long_zh)
     mixed = [pid for pid, p in truth.items() if p["lang"] == "mixed" and len(p["text"]) > 30]
     assert mixed and sum(rows[pid]["lang"] == "zh" for pid in mixed) >= 0.9 * len(mixed)
+    assert first.report.summary["code_switched_posts"] >= 0.5 * len(mixed)
     hant = [pid for pid, p in truth.items() if p["lang"] == "zh-Hant" and len(p["text"]) > 30]
     assert hant and sum(rows[pid]["traditional"] for pid in hant) >= 0.9 * len(hant)
     quoted = [pid for pid, p in truth.items() if p["quote"]]

@@ -31,7 +31,11 @@ def configure_prefect(home: Path) -> None:
         "PREFECT_UI_ENABLED": "false",
         # Quiet console: Prefect's per-run INFO lines would bury lurker's own summary.
         "PREFECT_LOGGING_LEVEL": "WARNING",
-        "PREFECT_SERVER_LOGGING_LEVEL": "WARNING",
+        # The temporary server shares our stderr; stopped right after the flow, its event
+        # recorder logs tracebacks for task-run events it is still flushing (at worst the
+        # last task runs' final states go unrecorded; the flow run's state is written through
+        # the API). A real API failure still fails the client loudly.
+        "PREFECT_SERVER_LOGGING_LEVEL": "CRITICAL",
         # Results are written to the store by the flow itself; nothing to pickle to disk.
         "PREFECT_RESULTS_PERSIST_BY_DEFAULT": "false",
     }

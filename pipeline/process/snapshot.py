@@ -44,6 +44,7 @@ class SnapshotBuilder:
     reused: int = 0
     processed: int = 0
     matched_posts: int = 0
+    code_switched: int = 0
     languages: Counter[str] = field(default_factory=Counter)
     replacements: Counter[str] = field(default_factory=Counter)
     concept_posts: Counter[str] = field(default_factory=Counter)
@@ -70,6 +71,7 @@ class SnapshotBuilder:
             self.chars += o.chars
             self.languages["zh-Hant" if o.lang == "zh" and o.traditional else o.lang] += 1
             self.replacements.update(o.replacements)
+            self.code_switched += o.code_switched
             matched = bool(o.hits)
             thread = self._threads.get(o.thread_id)
             if thread is None:  # thread/floor order: the first outcome is the first post
@@ -113,6 +115,7 @@ class SnapshotBuilder:
             "posts_kept": sum(self._threads[t].posts for t in kept_set),
             "posts_matched": self.matched_posts,
             "languages": dict(self.languages.most_common()),
+            "code_switched_posts": self.code_switched,
             "replacements": dict(sorted(self.replacements.items())),
             "concept_hits": dict(self.concept_posts.most_common()),
             "keyword_hits": dict(self.keyword_posts.most_common()),

@@ -46,6 +46,11 @@ class Outcome:
     replacements: dict[str, int]
     hits: dict[str, list[str]]
     text: str  # only filled for posts with hits (for the KWIC sample)
+    code_switched: bool = False  # Chinese and English sentences or sentences mixing both
+
+
+def is_code_switched(sentences: dict[str, int]) -> bool:
+    return bool(sentences.get("mixed")) or bool(sentences.get("zh") and sentences.get("en"))
 
 
 def archive_usernames(store: ArchiveStore) -> list[str]:
@@ -115,13 +120,14 @@ def cached(store: ArchiveStore, version_ids: Iterable[int], settings_hash: str
             select(ProcessedPost.id, ProcessedPost.post_version_id, ProcessedPost.thread_id,
                    ProcessedPost.floor, ProcessedPost.lang, ProcessedPost.traditional,
                    ProcessedPost.chars, ProcessedPost.replacements, ProcessedPost.hits,
-                   ProcessedPost.matched, ProcessedPost.text)
+                   ProcessedPost.matched, ProcessedPost.text, ProcessedPost.sentences)
             .where(ProcessedPost.post_version_id.in_(ids),
                    ProcessedPost.settings_hash == settings_hash)
         ).all()
     return {
         r[1]: Outcome(r[0], r[1], r[2], r[3] or 0, r[4], bool(r[5]), r[6], dict(r[7] or {}),
-                      dict(r[8] or {}), r[10] if r[9] else "")
+                      dict(r[8] or {}), r[10] if r[9] else "",
+                      is_code_switched(r[11] or {}))
         for r in rows
     }
 
@@ -153,7 +159,8 @@ def save_processed(store: ArchiveStore, records: list[PostRecord], settings_hash
     return {
         r.post_version_id: Outcome(
             ids[r.post_version_id], r.post_version_id, r.thread_id, r.floor, r.lang,
-            r.traditional, len(r.text), r.replacements, r.hits, r.text if r.hits else "")
+            r.traditional, len(r.text), r.replacements, r.hits, r.text if r.hits else "",
+            is_code_switched(r.sentences))
         for r in records
     }
 
