@@ -14,6 +14,7 @@ from pipeline.settings import SiteConfig, check_contact, effective_user_agent, l
 from pipeline.store import ArchiveStore
 from pipeline.workspace import Workspace
 from spiders.context import CrawlContext, CrawlOptions
+from spiders.cookies import use_bundled_public_suffix_list
 from spiders.discuz import DiscuzSpider
 from spiders.settings import scrapy_settings
 from spiders.warc import WarcArchive
@@ -90,6 +91,7 @@ def run_crawl(
         log_file = workspace.log_dir / f"crawl-{run_id:05d}.log"
         # The root log handler is installed by default (LOG_INSTALL_ROOT_HANDLER); passing
         # install_root_handler is deprecated (Scrapy 2.19 warns about it).
+        use_bundled_public_suffix_list()
         process = CrawlerProcess(scrapy_settings(settings.crawl, site, log_file))
         crawler = process.create_crawler(DiscuzSpider)
         process.crawl(crawler, ctx=ctx)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import tempfile
 from collections.abc import Callable, Iterator
 from datetime import datetime
 from pathlib import Path
@@ -12,6 +13,25 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
+
+# Every process of the test session (this one, `lurker` subprocesses, their workers) runs in
+# loopback-only mode: a connection to any other host is refused and logged here, and the
+# session fails if anything tried (see pipeline/netguard.py).
+NET_LOG = Path(tempfile.gettempdir()) / f"lurker-net-violations-{os.getpid()}.log"
+os.environ["LURKER_LOOPBACK_ONLY"] = "1"
+os.environ["LURKER_NET_VIOLATIONS"] = str(NET_LOG)
+NET_LOG.unlink(missing_ok=True)
+
+from pipeline import netguard  # noqa: E402  (after the environment is set)
+
+netguard.install()
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    if NET_LOG.exists() and NET_LOG.read_text(encoding="utf-8").strip():
+        attempts = NET_LOG.read_text(encoding="utf-8")
+        print(f"\nnon-loopback network attempts during the tests:\n{attempts}", file=sys.stderr)
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
 
 @pytest.fixture
