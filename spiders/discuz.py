@@ -24,7 +24,13 @@ from scrapy.http import Response, TextResponse
 from spiders.context import BoardWalk, CrawlContext
 from spiders.items import ThreadPageItem
 from spiders.middlewares import FETCH_META
-from spiders.parsers import ParseError, parse_board, parse_index, parse_thread
+from spiders.parsers import (
+    ParseError,
+    floor_mismatches,
+    parse_board,
+    parse_index,
+    parse_thread,
+)
 from spiders.parsers.model import Generation, PageKind, ThreadRow
 from spiders.parsers.urls import canonical_board_url, canonical_thread_url, parse_ids_from_url
 
@@ -234,6 +240,13 @@ class DiscuzSpider(scrapy.Spider):
             self.ctx.generation = parsed.generation.value
         if parsed.page != page:
             logger.info("thread %s: asked for page %s, got %s", tid, page, parsed.page)
+        if mismatched := floor_mismatches(parsed):
+            # The label is only a cross-check, but a disagreement means posts_per_page is wrong.
+            logger.warning("thread %s page %s: floor labels %s disagree with computed floors %s"
+                           " (is posts_per_page = %s right?)", tid, parsed.page,
+                           [p.floor_label for p in mismatched], [p.floor for p in mismatched],
+                           self.ctx.ppp)
+            self.ctx.count("floor_label_mismatch", len(mismatched))
         yield ThreadPageItem(page=parsed, fetch_id=fetch.get("fetch_id"), board_fid=fid)
         if parsed.page < parsed.last_page:
             url = canonical_thread_url(self.ctx.site.url, parsed.generation, tid, parsed.page + 1)

@@ -22,6 +22,7 @@ from spiders.parsers import (
     ParseError,
     classify_page,
     dates,
+    floor_mismatches,
     parse_board,
     parse_index,
     parse_thread,
@@ -606,10 +607,12 @@ def test_floors_come_from_page_and_position_not_labels(small):
     assert all(p.floor_label is None for p in parsed.posts)
     _, labelled = thread(forum, 100, 3)
     assert [p.floor_label for p in labelled.posts] == ["7#", "8#", "9#"]
-    # Another posts-per-page setting changes the computed floors, not the page.
+    assert floor_mismatches(labelled) == []
+    # A wrong posts-per-page setting changes the computed floors; the labels reveal it.
     got, _ = thread(forum, 100, 2)
     again = parse_thread(got.text, got.url, fetch_time=FETCHED, utc_offset=8, ppp=20)
     assert [p.floor for p in again.posts] == [21, 22, 23]
+    assert [p.floor_label for p in floor_mismatches(again)] == ["4#", "5#", "6#"]
 
 
 def test_page_past_the_end_is_read_as_the_last_page(small):

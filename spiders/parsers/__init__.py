@@ -20,10 +20,17 @@ from typing import Any
 from spiders.parsers import d4, d7, x3
 from spiders.parsers.classify import classify, detect_generation
 from spiders.parsers.common import ParseError, looks_truncated, parse_document
-from spiders.parsers.model import BoardPage, ForumIndex, Generation, PageInfo, ThreadPage
+from spiders.parsers.model import (
+    BoardPage,
+    ForumIndex,
+    Generation,
+    PageInfo,
+    ParsedPost,
+    ThreadPage,
+)
 
-__all__ = ["ParseError", "classify_page", "detect_generation", "parse_board", "parse_index",
-           "parse_thread"]
+__all__ = ["ParseError", "classify_page", "detect_generation", "floor_mismatches", "parse_board",
+           "parse_index", "parse_thread"]
 
 _MODULES: dict[Generation, Any] = {Generation.X3: x3, Generation.D7: d7, Generation.D4: d4}
 
@@ -66,3 +73,17 @@ def parse_thread(html: str, url: str, *, fetch_time: datetime | None, utc_offset
     if not page.posts:
         raise ParseError(f"no posts on thread page {url}")
     return page
+
+
+def floor_mismatches(page: ThreadPage) -> list[ParsedPost]:
+    """Posts whose numeric floor label (`7#`, `#7`) disagrees with the computed floor.
+
+    Labels such as 楼主 / 沙发 are custom and say nothing; a number that disagrees usually means
+    the configured posts-per-page is not the forum's.
+    """
+    out = []
+    for post in page.posts:
+        label = (post.floor_label or "").strip().strip("#").strip()
+        if label.isdigit() and int(label) != post.floor:
+            out.append(post)
+    return out
