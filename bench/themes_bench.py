@@ -121,7 +121,7 @@ def bare_fit(corpus_dir: str, k: int, seed: int, passes: int, iterations: int,
     from gensim.corpora import Dictionary, MmCorpus
     from gensim.models import LdaModel
 
-    start = time.perf_counter()
+    start, cpu_start = time.perf_counter(), time.process_time()
     dictionary = Dictionary.load(str(Path(corpus_dir) / "dictionary.gensim"))
     bow = list(MmCorpus(str(Path(corpus_dir) / "corpus.mm")))
     LdaModel(corpus=bow, id2word=dictionary, num_topics=k, random_state=seed, passes=passes,
@@ -129,7 +129,8 @@ def bare_fit(corpus_dir: str, k: int, seed: int, passes: int, iterations: int,
              dtype=np.float64)
     from pipeline.themes.sweep import peak_rss_mb
 
-    return {"seconds": time.perf_counter() - start, "peak_rss_mb": peak_rss_mb()}
+    return {"seconds": time.perf_counter() - start, "cpu_seconds": time.process_time() - cpu_start,
+            "peak_rss_mb": peak_rss_mb()}
 
 
 def one_size(n: int, db: Path, args: argparse.Namespace) -> dict:
@@ -174,7 +175,8 @@ def one_size(n: int, db: Path, args: argparse.Namespace) -> dict:
             "sum_fit_s": fit_sum,
             "speedup": fit_sum / wall,
             "core_use": worker_cpu / (wall * (os.cpu_count() or 1)),
-            "per_fit": [{"model": f.spec.name, "seconds": f.seconds,
+            "sum_fit_cpu_s": sum(f.cpu_seconds for f in fits),
+            "per_fit": [{"model": f.spec.name, "seconds": f.seconds, "cpu_seconds": f.cpu_seconds,
                          "peak_rss_mb": f.peak_rss_mb} for f in fits],
         }
         # The bare fit, in a fresh process (same BLAS threads), for each K with the first seed.
@@ -189,7 +191,9 @@ def one_size(n: int, db: Path, args: argparse.Namespace) -> dict:
         for k in topics:
             ours = next(f for f in fits if f.spec.num_topics == k and f.spec.seed == seeds[0])
             out["bare"][k] = {**bare[k], "lurker_fit_s": ours.seconds,
+                              "lurker_fit_cpu_s": ours.cpu_seconds,
                               "ratio": ours.seconds / bare[k]["seconds"],
+                              "cpu_ratio": ours.cpu_seconds / bare[k]["cpu_seconds"],
                               "lurker_peak_rss_mb": ours.peak_rss_mb}
         timings: dict[str, float] = {}
         t = time.perf_counter()
@@ -212,25 +216,30 @@ def _child(argv: list[str]) -> dict:
 
 
 def print_table(results: list[dict]) -> None:
-    print("\nposts    vocab  dict s  sweep wall s (fits)  speed-up  core use  coherence s "
-          "(c_v/c_npmi/u_mass)  lurker fit / bare fit (K)            peak RSS MB "
-          "(main/fit/bare)")
     for r in results:
-        sw = r["sweep"]
-        coh = r["coherence_s"]
-        ratios = ", ".join(
-            f"{b['lurker_fit_s']:.1f}/{b['seconds']:.1f}s = {b['ratio']:.2f}× (K={k})"
-            for k, b in r["bare"].items()
-        )
+        sw, coh = r["sweep"], r["coherence_s"]
         fit_peak = max(f["peak_rss_mb"] for f in sw["per_fit"])
         bare_peak = max(b["peak_rss_mb"] for b in r["bare"].values())
         print(
-            f"{r['posts']:<8} {r['vocabulary']:<6} {r['dictionary_s']:<7.1f} "
-            f"{sw['wall_s']:>8.1f} ({sw['fits']})        {sw['speedup']:<9.2f} "
-            f"{sw['core_use']:<9.0%} {coh['total']:.1f} "
-            f"({coh.get('c_v', 0):.1f}/{coh.get('c_npmi', 0):.1f}/{coh.get('u_mass', 0):.1f})"
-            f"           {ratios}   {r['peak_rss_mb']:.0f}/{fit_peak:.0f}/{bare_peak:.0f}"
+            f"\n== {r['posts']} posts ({r['documents']} modelled, vocabulary {r['vocabulary']}, "
+            f"K {r['topics']} × seeds {r['seeds']}, {r['passes']} passes, "
+            f"{r['workers']} workers on {r['cores']} cores, load {r['load_average'][0]:.1f})\n"
+            f"  store fill {r['store_fill_s']:.1f}s (generator, not lurker) · dictionary + "
+            f"MmCorpus {r['dictionary_s']:.1f}s\n"
+            f"  sweep: {sw['fits']} fits in {sw['wall_s']:.1f}s wall; sum of fit times "
+            f"{sw['sum_fit_s']:.1f}s (CPU {sw['sum_fit_cpu_s']:.1f}s) → speed-up "
+            f"{sw['speedup']:.2f}×, worker CPU / (wall × cores) {sw['core_use']:.0%}\n"
+            f"  coherence {coh['total']:.1f}s: c_v {coh.get('c_v', 0):.1f}s, "
+            f"c_npmi {coh.get('c_npmi', 0):.1f}s, u_mass {coh.get('u_mass', 0):.1f}s"
         )
+        for k, b in r["bare"].items():
+            print(
+                f"  K={k}: lurker fit {b['lurker_fit_s']:.1f}s wall / {b['lurker_fit_cpu_s']:.1f}s "
+                f"CPU vs bare LdaModel {b['seconds']:.1f}s / {b['cpu_seconds']:.1f}s → "
+                f"{b['ratio']:.2f}× wall, {b['cpu_ratio']:.2f}× CPU"
+            )
+        print(f"  peak RSS: main {r['peak_rss_mb']:.0f} MB, fit worker {fit_peak:.0f} MB, "
+              f"bare fit {bare_peak:.0f} MB")
 
 
 def main() -> None:
@@ -267,8 +276,6 @@ def main() -> None:
             results.append(_child(cmd) | fill)
         print(json.dumps(results[-1]["sweep"] | {"bare": results[-1]["bare"]}, default=str))
     print_table(results)
-    print("load average during each size: "
-          + ", ".join(f"{r['posts']}: {r['load_average'][0]:.1f}" for r in results))
     if args.out:
         args.out.write_text(json.dumps(results, indent=1), encoding="utf-8")
 
