@@ -291,3 +291,27 @@ def test_user_errors_are_one_line(tmp_path: Path) -> None:
     done = lurker("themes", "--show", workspace=ws.root)
     assert done.returncode != 0 and "no theme run" in done.stderr
     assert sqlite3.connect(ws.db_path).execute("select count(*) from theme_runs").fetchone() == (0,)
+
+
+def test_phrases_make_bigrams_and_a_new_corpus_folder(
+    demo: tuple[Workspace, DemoSnapshot], result: ThemeRunResult
+) -> None:
+    ws, snap = demo
+    settings = test_settings().replace(
+        dictionary={"phrases": True, "phrase_min_count": 5, "phrase_threshold": 5.0}
+    )
+    engine = make_engine(ws.store_url)
+    try:
+        files = build_corpus(engine, snap.snapshot_id, settings.dictionary,
+                             ws.root / "themes" / "corpus")
+    finally:
+        engine.dispose()
+    assert files.folder != result.corpus.folder  # other settings, other files
+    assert files.phrases > 0 and (files.folder / "phrases.pkl").is_file()
+    from gensim.corpora import Dictionary
+
+    words = Dictionary.load(str(files.dictionary_path)).token2id
+    bigrams = [w for w in words if "_" in w]
+    assert bigrams
+    texts = files.texts_path.read_text(encoding="utf-8")
+    assert any(f" {b} " in f" {line} " for b in bigrams[:20] for line in texts.splitlines())
