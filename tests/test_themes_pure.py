@@ -194,6 +194,11 @@ def test_default_settings_and_overrides(tmp_path) -> None:
     assert mine.sweep.topics == (4, 6) and mine.sweep.seeds == (7, 8)
     assert mine.hash != defaults.hash
     assert mine.sweep.passes == defaults.sweep.passes
+    # How many processes run a sweep does not change its result, nor the settings' hash.
+    assert defaults.replace(sweep={"workers": 1}, coherence={"processes": 1}).hash == (
+        defaults.hash
+    )
+    assert defaults.replace(sweep={"passes": 3}).hash != defaults.hash
 
 
 @pytest.mark.parametrize(

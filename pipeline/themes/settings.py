@@ -76,7 +76,10 @@ class ThemeSettings:
 
     @property
     def hash(self) -> str:
-        canonical = json.dumps(self.to_dict(), sort_keys=True, ensure_ascii=False)
+        """SHA-256 of the settings that shape the result; how many processes run it does not."""
+        data = self.to_dict()
+        del data["sweep"]["workers"], data["coherence"]["processes"]
+        canonical = json.dumps(data, sort_keys=True, ensure_ascii=False)
         return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
 
     def replace(self, **sections: Any) -> ThemeSettings:
