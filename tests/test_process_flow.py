@@ -12,14 +12,13 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 from sqlalchemy import func, select
 
 from pipeline.keywords import KeywordFilter
 from pipeline.process import run_process
-from pipeline.process.flow import ProcessReport
 from pipeline.store import ArchiveStore
 from pipeline.store.corpus import ProcessedPost, Snapshot, SnapshotPost
 from pipeline.store.models import Post, Thread
@@ -27,6 +26,9 @@ from pipeline.workspace import Workspace
 from spiders.parsers.model import Generation, ParsedPost, ThreadPage, TimeMethod
 from tests.conftest import lurker
 from tests.corpus_store import fill_store
+
+if TYPE_CHECKING:  # importing the flow imports Prefect, which must wait for configure_prefect
+    from pipeline.process.flow import ProcessReport
 
 KEY_FILE = "pseudonym.key"
 
@@ -402,6 +404,32 @@ def test_cli_user_mistakes_are_one_line(tmp_path: Path) -> None:
     for result in (listed, exposed):
         assert "Traceback" not in result.stderr
         assert len(result.stderr.strip().splitlines()) <= 2  # one message, wrapped at most once
+
+
+def test_prefect_records_runs_in_the_workspace_without_secrets(first: Run, archive) -> None:
+    import sqlite3
+    import time
+
+    db = first.ws.root / "prefect" / "prefect.db"
+    assert db.exists()  # PREFECT_HOME is inside the workspace
+    deadline = time.monotonic() + 30  # task runs are recorded from events, shortly after
+    while True:
+        with sqlite3.connect(db) as con:
+            flows = [json.loads(p) for (p,) in con.execute("SELECT parameters FROM flow_run")]
+            tasks = {n for (n,) in con.execute("SELECT name FROM task_run")}
+        if any(n.startswith("keywords-") for n in tasks) or time.monotonic() > deadline:
+            break
+        time.sleep(1)
+    assert any(p.get("workspace") == str(first.ws.root) for p in flows)
+    assert {"normalise-0", "language-0", "anonymise-0", "segment-0", "keywords-0"} <= tasks
+    raw = db.read_bytes() + b"".join(
+        f.read_bytes() for f in db.parent.glob("prefect.db-wal") if f.exists())
+    key = (first.ws.root / KEY_FILE).read_bytes()
+    assert key not in raw and key.hex().encode() not in raw
+    authors = {p["author"] for t in archive[1]["threads"] for p in t["posts"]}
+    # Chinese names only: Latin ones such as "admin" occur in Prefect's own tables.
+    chinese = [a for a in authors if re.search("[\u4e00-\u9fff]", a)]
+    assert chinese and [a for a in chinese if a.encode() in raw] == []
 
 
 def test_demo_continues_through_processing(tmp_path: Path) -> None:

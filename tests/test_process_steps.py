@@ -160,3 +160,20 @@ def test_chunks_keep_order_and_everything() -> None:
     parts = chunks(records, 6)
     assert 1 < len(parts) <= 6
     assert [r for part in parts for r in part] == records
+
+
+def test_project_settings_from_the_workspace(tmp_path) -> None:
+    from pipeline.process.settings import ProcessSettings, parse_process_settings
+    from pipeline.settings import ConfigError
+
+    (tmp_path / "kw.toml").write_text('[concepts.x]\nany = ["外贸"]\n', encoding="utf-8")
+    settings = parse_process_settings(
+        {"to_simplified": True, "keywords": "kw.toml", "batch_size": 500}, tmp_path)
+    assert settings == ProcessSettings(to_simplified=True, keywords=tmp_path / "kw.toml",
+                                       batch_size=500)
+    for table, message in (({"colour": 1}, "unknown setting"),
+                           ({"keywords": "missing.toml"}, "no such file"),
+                           ({"batch_size": 0}, "positive integer"),
+                           ({"to_simplified": "yes"}, "true or false")):
+        with pytest.raises(ConfigError, match=message):
+            parse_process_settings(table, tmp_path)

@@ -14,6 +14,7 @@ import json
 import logging
 import time
 from collections import defaultdict
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -30,7 +31,7 @@ from pipeline.process.keywords import keyword_records
 from pipeline.process.language import language_records
 from pipeline.process.normalise import normalise_records
 from pipeline.process.pool import Runner, Step
-from pipeline.process.records import Batch
+from pipeline.process.records import Batch, PostRecord
 from pipeline.process.segment import segment_records
 from pipeline.process.settings import KEY_FILE, ProcessSettings, load_process_settings
 from pipeline.process.snapshot import SnapshotBuilder
@@ -103,6 +104,25 @@ def run_flow_body(store: ArchiveStore, spec: ContextSpec, filters: store_io.Filt
     log.info("run parameters: %s", json.dumps(snapshot_params, ensure_ascii=False))
     step_seconds: dict[str, float] = defaultdict(float)
     step_chars: dict[str, int] = defaultdict(int)
+
+    def finish_batch(records: list[PostRecord], known: dict[int, store_io.Outcome],
+                     done: list[PostRecord]) -> None:
+        """Store a batch's fresh results and add the batch to the snapshot (in batch order)."""
+        t0 = time.perf_counter()
+        fresh = store_io.save_processed(store, done, settings_hash) if done else {}
+        step_seconds["write"] += time.perf_counter() - t0
+        t0 = time.perf_counter()
+        outcomes = [known.get(r.post_version_id) or fresh[r.post_version_id] for r in records]
+        ids = builder.add(outcomes, reused=len(known))
+        store_io.add_snapshot_posts(store, snapshot_id, ids)
+        step_seconds["snapshot"] += time.perf_counter() - t0
+
+    # With worker processes the main process mostly waits for them: it writes batch k in a
+    # thread while the workers compute batch k+1 (one batch in flight, so memory stays at about
+    # two batches). With one worker the steps run here and a writer thread would only compete
+    # for the GIL.
+    writer = ThreadPoolExecutor(1, thread_name_prefix="lurker-store") if workers > 1 else None
+    pending: Future[None] | None = None
     try:
         with runner:
             t0 = time.perf_counter()
@@ -113,8 +133,8 @@ def run_flow_body(store: ArchiveStore, spec: ContextSpec, filters: store_io.Filt
                 known = store_io.cached(store, (r.post_version_id for r in records),
                                         settings_hash)
                 step_seconds["read"] += time.perf_counter() - t0
-                fresh: dict[int, store_io.Outcome] = {}
                 todo = [r for r in records if r.post_version_id not in known]
+                done: list[PostRecord] = []
                 if todo:
                     batch = Batch(number, todo)
                     for name in STEPS:
@@ -123,15 +143,17 @@ def run_flow_body(store: ArchiveStore, spec: ContextSpec, filters: store_io.Filt
                         batch = STEP_TASKS[name](batch, runner)
                         step_seconds[name] += time.perf_counter() - t0
                         step_chars[name] += chars
-                    t0 = time.perf_counter()
-                    fresh = store_io.save_processed(store, batch.records, settings_hash)
-                    step_seconds["write"] += time.perf_counter() - t0
-                outcomes = [known.get(r.post_version_id) or fresh[r.post_version_id]
-                            for r in records]
-                t0 = time.perf_counter()
-                ids = builder.add(outcomes, reused=len(known))
-                store_io.add_snapshot_posts(store, snapshot_id, ids)
-                step_seconds["snapshot"] += time.perf_counter() - t0
+                    done = batch.records
+                if pending is not None:
+                    pending.result()
+                    pending = None
+                if writer is not None:
+                    pending = writer.submit(finish_batch, records, known, done)
+                else:
+                    finish_batch(records, known, done)
+            if pending is not None:
+                pending.result()
+                pending = None
         t0 = time.perf_counter()
         fingerprint = builder.fingerprint()
         existing = store_io.find_complete_snapshot(store, fingerprint)
@@ -144,8 +166,14 @@ def run_flow_body(store: ArchiveStore, spec: ContextSpec, filters: store_io.Filt
             store_io.finish_snapshot(store, snapshot_id, fingerprint, summary, builder.kwic())
         step_seconds["snapshot"] += time.perf_counter() - t0
     except BaseException:
+        if pending is not None:
+            pending.cancel()
+        if writer is not None:
+            writer.shutdown(wait=True)
         store_io.discard_snapshot(store, snapshot_id)
         raise
+    if writer is not None:
+        writer.shutdown(wait=True)
     report = ProcessReport(
         snapshot_id=snapshot_id, snapshot_reused=existing is not None,
         settings_hash=settings_hash, keywords_version=keywords_version, summary=summary,
