@@ -34,8 +34,8 @@ def print_run(run: dict, ws: Workspace, console: Console) -> None:
             f"{row['k']}{mark}", *(_f(row.get(m)) for m in measures), _f(row.get("stability"), 2)
         )
     console.print(sweep)
-    console.print(f"[bold]recommended K = {run['recommended_k']}[/]: {run['reason']}",
-                  highlight=False)
+    reason = run["reason"].removeprefix(f"K={run['recommended_k']}: ")
+    console.print(f"[bold]recommended K = {run['recommended_k']}[/]: {reason}", highlight=False)
     topics = Table(title=f"candidate themes (K = {run['recommended_k']})")
     for col, justify in (("#", "right"), ("label", "left"), ("posts", "right"),
                          ("share", "right"), ("stability", "right"), ("top words", "left")):
