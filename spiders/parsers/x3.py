@@ -80,8 +80,8 @@ def site_name(doc: HtmlElement) -> str | None:
     name = _APP_NAME(doc)
     if name and name[0].strip():
         return name[0].strip()
-    title = first(_TITLE(doc))
-    return text(title).split(" - ")[0].strip() or None if title is not None else None
+    # "<site> -  Powered by Discuz!" (or "<page> - <site> - …"): the first part names the site.
+    return text(first(_TITLE(doc))).split(" - ")[0].strip() or None
 
 
 def parse_index(doc: HtmlElement, url: str) -> ForumIndex:
