@@ -80,7 +80,7 @@ def site_name(doc: HtmlElement) -> str | None:
     name = _APP_NAME(doc)
     if name and name[0].strip():
         return name[0].strip()
-    # "<site> -  Powered by Discuz!" (or "<page> - <site> - …"): the first part names the site.
+    # An index page is titled "<site> -  Powered by Discuz!": its first part names the site.
     return text(first(_TITLE(doc))).split(" - ")[0].strip() or None
 
 
