@@ -232,6 +232,9 @@ def print_run(run: dict[str, Any]) -> None:
         print(f"  {step:<10} {sec:>8.2f} {rate(run['posts'], sec)} {rate(chars, sec)}")
     print(f"  {'whole':<10} {run['seconds']:>8.2f} {rate(run['posts'], run['seconds'])} "
           f"{rate(run['chars'], run['seconds'])}")
+    if run["workers"] > 1:
+        print("  (with workers, write and snapshot run in a thread while the workers compute"
+              " the next batch: they overlap the steps)")
     print(f"  peak RSS: flow process {run['rss_mb']:.0f} MB"
           + (f", largest worker {run['worker_rss_mb']:.0f} MB" if run["workers"] > 1 else ""))
 

@@ -2,7 +2,12 @@
 
 Modules: one per step (`normalise`, `language`, `anonymise`, `segment`, `keywords`, `snapshot`),
 each a pure function over a list of `PostRecord`s; `pool` (where they run), `store_io` (the
-store edges), `flow` (the Prefect flow and tasks), `prefect_env` (local ephemeral API).
+store edges), `flow` (the Prefect flow and tasks), `prefect_env` (local ephemeral API),
+`context` (the stage objects and the settings hash), `settings` (the `[process]` table).
+
+Order: normalise → language → anonymise → segment → keywords → snapshot. Anonymisation comes
+before segmentation (the issue lists it after) so that tokens, which topic models and exports
+read, are made from text without personal details.
 """
 
 from __future__ import annotations
