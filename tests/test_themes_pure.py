@@ -232,3 +232,18 @@ def test_svg_escapes_scraped_words() -> None:
     assert "<script>" not in bars and "&lt;script&gt;" in bars and "价格" in bars
     chart = str(line_chart([5, 10], {"c_v": [0.4, float("nan")]}, title="a & b"))
     assert "a &amp; b" in chart and chart.startswith("<svg")
+
+
+def test_months_are_in_the_forums_time_zone() -> None:
+    from datetime import UTC, datetime
+
+    from pipeline.themes.corpus import SnapshotDocument
+
+    def doc(when: datetime | None, offset: float) -> SnapshotDocument:
+        return SnapshotDocument(1, 1, 1, 1, 1, when, "P001", "zh", ("a",), offset)
+
+    # 2024-04-01 03:00 in China is still March in UTC: the forum (and its readers) say April.
+    late_march_utc = datetime(2024, 3, 31, 19, 0, tzinfo=UTC)
+    assert doc(late_march_utc, 8.0).month == "2024-04"
+    assert doc(late_march_utc, 0.0).month == "2024-03"
+    assert doc(None, 8.0).month is None

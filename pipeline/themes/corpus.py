@@ -8,14 +8,14 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
 from pipeline.store.corpus import ProcessedPost, Snapshot, SnapshotPost
-from pipeline.store.models import Post, Thread
+from pipeline.store.models import Post, Site, Thread
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,6 +29,14 @@ class SnapshotDocument:
     author_pseudonym: str | None
     lang: str
     tokens: tuple[str, ...]
+    utc_offset: float = 8.0  # the forum's time zone, hours east of UTC
+
+    @property
+    def month(self) -> str | None:
+        """The month as the forum shows it (its own time zone), e.g. 2024-03."""
+        if self.posted_at is None:
+            return None
+        return (self.posted_at + timedelta(hours=self.utc_offset)).strftime("%Y-%m")
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,10 +90,12 @@ def iter_snapshot_documents(
             ProcessedPost.author_pseudonym,
             ProcessedPost.lang,
             ProcessedPost.tokens,
+            Site.utc_offset,
         )
         .join(SnapshotPost, SnapshotPost.processed_post_id == ProcessedPost.id)
         .join(Post, Post.id == ProcessedPost.post_id)
         .join(Thread, Thread.id == ProcessedPost.thread_id)
+        .join(Site, Site.id == Thread.site_id)
         .where(SnapshotPost.snapshot_id == snapshot_id)
         .order_by(ProcessedPost.id)
         .execution_options(yield_per=batch)
@@ -104,6 +114,7 @@ def iter_snapshot_documents(
                 author_pseudonym=row[6],
                 lang=row[7],
                 tokens=tuple(row[8].split()),
+                utc_offset=row[9] if row[9] is not None else 8.0,
             )
 
 

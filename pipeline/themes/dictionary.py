@@ -89,8 +89,11 @@ class _SnapshotTokens:
             yield self.transform(list(doc.tokens))
 
 
+FILES_VERSION = 2  # bump when what the folder holds changes (2: months in forum time)
+
+
 def settings_key(settings: DictionarySettings) -> str:
-    canonical = json.dumps(asdict(settings), sort_keys=True)
+    canonical = json.dumps({**asdict(settings), "files": FILES_VERSION}, sort_keys=True)
     return hashlib.sha256(canonical.encode()).hexdigest()[:12]
 
 
@@ -205,7 +208,7 @@ def _doc_row(doc: SnapshotDocument) -> dict:
         "thread": doc.thread_id,
         "tid": doc.tid,
         "floor": doc.floor,
-        "month": doc.posted_at.strftime("%Y-%m") if doc.posted_at else None,
+        "month": doc.month,
     }
 
 
