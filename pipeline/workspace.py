@@ -41,7 +41,10 @@ class Workspace:
         return os.environ.get("LURKER_STORE_URL") or f"sqlite:///{self.db_path}"
 
     def create(self) -> Workspace:
-        # The archive holds personal data scraped from forums: owner-only access.
+        # The archive holds personal data scraped from forums: owner-only access, for the
+        # folders and (through the umask) for every file this process writes from now on:
+        # the store, WARC files, models, reports, exports.
+        os.umask(0o077)
         for folder in (self.root, self.warc_dir, self.log_dir):
             folder.mkdir(parents=True, exist_ok=True)
             folder.chmod(0o700)
