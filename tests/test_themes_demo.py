@@ -10,6 +10,7 @@ import dataclasses
 import random
 import sqlite3
 from collections import defaultdict
+from itertools import pairwise
 from pathlib import Path
 
 import numpy as np
@@ -112,6 +113,15 @@ def test_every_model_of_the_sweep_is_scored(result: ThemeRunResult) -> None:
     hashes = {r.fit.topic_sha256 for r in result.models}
     assert len(hashes) == len(result.models)  # a different seed gives different topics
     assert result.recommendation.k in TEST_TOPICS and "K=" in result.recommendation.reason
+
+
+def test_the_sweep_runs_two_fits_at_once(result: ThemeRunResult) -> None:
+    # Default settings: two workers, so fits overlap in time (one per core), and the sweep's
+    # wall time is well below the sum of its fits' times.
+    spans = sorted(r.fit.span for r in result.models)
+    overlaps = sum(later[0] < earlier[1] for earlier, later in pairwise(spans))
+    assert overlaps >= len(spans) // 2
+    assert result.timings["fit"] < 0.8 * sum(r.fit.seconds for r in result.models)
 
 
 def test_guided_models_put_concept_words_in_their_topics(result: ThemeRunResult) -> None:

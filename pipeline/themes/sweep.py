@@ -65,6 +65,7 @@ class FitResult:
     seconds: float = 0.0
     peak_rss_mb: float = 0.0  # the worker process's peak resident memory
     cpu_seconds: float = 0.0  # CPU time of the fit: unlike `seconds`, not slowed by other load
+    span: tuple[float, float] = (0.0, 0.0)  # wall-clock start and end (epoch seconds)
 
 
 def peak_rss_mb() -> float:
@@ -93,7 +94,7 @@ def fit_one(corpus_dir: str, model_dir: str, spec: FitSpec) -> FitResult:
     from gensim.corpora import Dictionary, MmCorpus
     from gensim.models import LdaModel
 
-    start, cpu_start = time.perf_counter(), time.process_time()
+    start, cpu_start, wall_start = time.perf_counter(), time.process_time(), time.time()
     dictionary = Dictionary.load(str(Path(corpus_dir) / "dictionary.gensim"))
     corpus = MmCorpus(str(Path(corpus_dir) / "corpus.mm"))
     eta = np.load(spec.eta_file) if spec.eta_file else None
@@ -120,7 +121,7 @@ def fit_one(corpus_dir: str, model_dir: str, spec: FitSpec) -> FitResult:
         top.append([(dictionary[int(i)], float(row[i])) for i in best])
     return FitResult(
         spec, str(path), topic_hash(topics), top, time.perf_counter() - start, peak_rss_mb(),
-        time.process_time() - cpu_start,
+        time.process_time() - cpu_start, (wall_start, time.time()),
     )
 
 
