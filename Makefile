@@ -19,8 +19,12 @@ test: $(BIN)/.installed
 	$(BIN)/ruff check pipeline spiders tests bench
 	$(BIN)/python -m pytest
 
+# Benchmarks print throughput, ratios to the bare library and peak memory (not run by CI).
 bench: $(BIN)/.installed
 	$(BIN)/python bench/crawl_bench.py
+	$(BIN)/python bench/process_steps_bench.py
+	$(BIN)/python bench/process_bench.py
+	$(BIN)/python bench/themes_bench.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache
