@@ -448,3 +448,78 @@ def test_demo_continues_through_processing(tmp_path: Path) -> None:
     assert len(texts) > 1000
     joined = "\n".join(texts)
     assert [a for a in authors if len(a) >= 2 and a in joined] == []
+
+
+def recrawl_post(pid: int, floor: int, author: str, text: str) -> ParsedPost:
+    return ParsedPost(pid=pid, floor=floor, floor_label=None, author=author, author_uid=pid,
+                      time=datetime(2024, 6, 1, 8, floor, tzinfo=UTC), time_raw="",
+                      time_method=TimeMethod.ABSOLUTE, text=text, html=f"<p>{text}</p>")
+
+
+def save_thread(store: ArchiveStore, tid: int, posts: list[ParsedPost],
+                subject: str = "s") -> None:
+    site = store.ensure_site("s", "http://127.0.0.1/", 8, 10)
+    store.ensure_board(site, 2, "b", None)
+    store.save_thread_page(site, ThreadPage(tid=tid, fid=2, subject=subject, page=1,
+                                            last_page=1, generation=Generation.X3,
+                                            posts=posts), None, 2)
+
+
+def snapshot_rows(store: ArchiveStore, snapshot_id: int) -> dict[int, tuple[int, str, str]]:
+    """pid -> (processed row id, author pseudonym, text)."""
+    with store.session() as s:
+        return {pid: (pp.id, pp.author_pseudonym, pp.text) for pid, pp in s.execute(
+            select(Post.pid, ProcessedPost)
+            .join(ProcessedPost, ProcessedPost.post_id == Post.id)
+            .join(SnapshotPost, SnapshotPost.processed_post_id == ProcessedPost.id)
+            .where(SnapshotPost.snapshot_id == snapshot_id))}
+
+
+def test_recrawl_with_new_authors_keeps_every_pseudonym(tmp_path: Path, prefect_env) -> None:
+    from pipeline.store.corpus import PseudonymEntry
+
+    ws = Workspace.resolve(tmp_path / "ws").create()
+    store = ArchiveStore(ws.store_url)
+    try:
+        save_thread(store, 1, [
+            recrawl_post(11, 1, "会员甲", "我们是贴牌工厂"),
+            recrawl_post(12, 2, "会员乙", "听说laozhao88也做贴牌"),  # not an author yet
+            recrawl_post(13, 3, "会员丙", "顶 @外人丁 你好"),  # a mention of a non-author
+        ])
+        save_thread(store, 2, [recrawl_post(21, 1, "会员甲", "天气不错"),
+                               recrawl_post(22, 2, "会员丙", "同意")])
+        keywords = small_keywords(tmp_path)
+        first = run_process(ws, keywords=keywords)
+        before = snapshot_rows(store, first.snapshot_id)
+        assert "laozhao88" in before[12][2]  # unknown then: nothing to detect
+        outsider = re.search(r"@([A-Z]{2,4})", before[13][2]).group(1)
+        # The weekly re-crawl: a new thread by two new authors, one of them the mentioned one.
+        save_thread(store, 3, [recrawl_post(31, 1, "laozhao88", "我们也做贴牌，欢迎询价"),
+                               recrawl_post(32, 2, "外人丁", "谢谢 @会员甲"),
+                               recrawl_post(33, 3, "会员乙", "laozhao88 你好")])
+        second = run_process(ws, keywords=keywords)
+        after = snapshot_rows(store, second.snapshot_id)
+        with store.session() as s:
+            register = s.execute(select(PseudonymEntry.name_mac, PseudonymEntry.code)).all()
+    finally:
+        store.close()
+    # 3 new posts, and the two earlier posts that hold a newly known name; 3 rows reused.
+    assert (second.posts_processed, second.posts_reused) == (5, 3)
+    assert second.settings_hash == first.settings_hash
+    for pid in (11, 21, 22):
+        assert after[pid] == before[pid]  # the very same row
+    for pid in (12, 13):  # redone (a new row; the first snapshot keeps the old one)
+        assert after[pid][0] != before[pid][0] and after[pid][1] == before[pid][1]
+    assert after[13][2] == before[13][2]  # the mention already had the code it keeps
+    codes = {pid: code for pid, (_, code, _) in after.items()}
+    assert {pid: codes[pid] for pid in before} == {pid: c for pid, (_, c, _) in before.items()}
+    assert codes[32] == outsider  # the mentioned person keeps the code first written for them
+    assert codes[31] not in {c for _, c, _ in before.values()} | {outsider}
+    texts = "\n".join(text for _, _, text in after.values())
+    assert "laozhao88" not in texts and "外人丁" not in texts
+    assert f"听说{codes[31]}也做贴牌" in after[12][2] and after[33][2].startswith(codes[31])
+    assert f"@{codes[11]}" in after[32][2]
+    # The register holds every name once, by keyed hash only.
+    names = ("会员甲", "会员乙", "会员丙", "外人丁", "laozhao88")
+    assert len(register) == len({c for _, c in register}) == len(names)
+    assert not any(n in mac for n in names for mac, _ in register)

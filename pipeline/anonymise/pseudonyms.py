@@ -17,6 +17,12 @@ key and the same set of names give the same mapping whatever order the names arr
 only loses its two-letter code to a name of lower rank that drew the same two letters; adding a
 new author can therefore change at most the codes of names sharing its first candidate.
 
+A project's codes are issued once and then fixed (`issue_codes` with the codes already
+taken; the processing flow keeps them in the store's `pseudonyms` register, keyed by
+`name_mac`, never by the name): a later crawl's new authors take the first candidate of their
+own sequence that is still free, so no earlier code ever moves. On the first run, when every
+name is new, this is exactly the rank-order assignment above.
+
 Names looked up without being registered (an @mention of someone who never posted) get the first
 candidate free at that moment: those are unique too, but depend on lookup order; register every
 name up front (`Pseudonymiser(key, names=...)`) for a mapping that does not.
@@ -41,7 +47,9 @@ __all__ = [
     "KeyFileError",
     "Pseudonymiser",
     "candidate_codes",
+    "issue_codes",
     "load_or_create_key",
+    "name_mac",
 ]
 
 KEY_BYTES = 32
@@ -157,6 +165,28 @@ def candidate_codes(key: bytes, name: str) -> Iterator[str]:
 
 def _rank(key: bytes, name: str) -> bytes:
     return _mac(key, b"rank", _normal(name).encode("utf-8"))
+
+
+def name_mac(key: bytes, name: str) -> str:
+    """The register's key for `name`: HMAC(key, normalised name), hex (also its rank)."""
+    return _rank(key, name).hex()
+
+
+def issue_codes(key: bytes, names: Iterable[str], taken: Iterable[str] = ()) -> dict[str, str]:
+    """Codes for `names` (all new), given the codes already issued in the project (`taken`).
+
+    In rank order, each takes its first candidate that is not taken, not reserved and does not
+    echo the name: the result depends on the key, the names and `taken`, not on their order.
+    Returns normalised name -> code.
+    """
+    used = set(RESERVED_CODES) | {code.upper() for code in taken}
+    out: dict[str, str] = {}
+    for name in sorted({_normal(n) for n in names} - {""}, key=lambda n: _rank(key, n)):
+        code = next(c for c in candidate_codes(key, name)
+                    if c not in used and not echoes_name(c, name))
+        used.add(code)
+        out[name] = code
+    return out
 
 
 _LATIN_WORD = re.compile(r"[A-Z]?[a-z]+|[A-Z]+(?![a-z])")

@@ -2,9 +2,11 @@
 
 `ContextSpec` carries configuration *contents* (not paths), the pseudonym key and the project's
 usernames, so that (a) a worker process can rebuild the same stage objects from it, and (b) its
-`settings_hash()` covers everything a processed post depends on: a change to the user
-dictionary, stop words, anonymisation rules, keyword list, key or set of usernames gives a new
-hash, and cached `processed_posts` rows of the old hash are no longer reused.
+`settings_hash()` covers everything a processed post depends on but the names: a change to the
+user dictionary, stop words, anonymisation rules, keyword list or key gives a new hash, and
+cached `processed_posts` rows of the old hash are no longer reused. The usernames are left out:
+their codes come from the persistent register, and a crawl bringing new authors only redoes the
+posts whose text contains one of them (`pipeline.process.register`).
 """
 
 from __future__ import annotations
@@ -32,7 +34,7 @@ from pipeline.keywords import KeywordFilter, read_keywords_text
 from pipeline.segment import Segmenter, parse_userdict, parse_word_list, read_config_text
 
 # Bump when the code of a step changes what it produces: cached rows of older code are redone.
-PROCESS_VERSION = "process/1"
+PROCESS_VERSION = "process/2"  # 2: the pseudonym register
 
 
 def sha256(text: str | bytes) -> str:
@@ -43,10 +45,6 @@ def sha256(text: str | bytes) -> str:
 def key_id(key: bytes) -> str:
     """A public fingerprint of the key (HMAC of a constant): tells keys apart, reveals nothing."""
     return hmac.new(key, b"lurker/key-id/v1", hashlib.sha256).hexdigest()[:16]
-
-
-def names_digest(names: Iterable[str]) -> str:
-    return sha256("\x1f".join(sorted(set(names))))
 
 
 @dataclass(frozen=True)
@@ -92,9 +90,9 @@ class ContextSpec:
         return {
             "normalise": {"to_simplified": self.to_simplified, "html": "lxml"},
             "language": {"method": "script shares, langdetect when in doubt", "seed": 0},
+            # Not the usernames: see the module docstring (the register decides the codes).
             "anonymise": {"rules_sha256": sha256(self.anonymise_rules_text),
-                          "key_id": key_id(self.key), "usernames": len(self.names),
-                          "usernames_sha256": names_digest(self.names)},
+                          "key_id": key_id(self.key), "pseudonyms": "register"},
             "segment": {"mode": "jieba accurate, HMM", "userdict_sha256": sha256(
                 self.userdict_text), "stopwords_sha256": sha256(
                 self.stopwords_zh_text + "\x00" + self.stopwords_en_text)},

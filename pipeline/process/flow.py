@@ -5,7 +5,10 @@ Import this module only after `configure_prefect()` (see `pipeline.process.run_p
 Store reads and writes stay in the flow body (the edges); each step is a Prefect task over one
 batch whose per-post work runs in `Runner` (in-process or a warm process pool, see `pool`).
 Posts already processed under the same settings hash are read back from `processed_posts`
-instead of being recomputed.
+instead of being recomputed, unless a name that became known since occurs in them (see
+`pipeline.process.register`). Every pseudonym comes from the store's register: the archive's
+authors are registered before the first batch, names found only in @mentions and quote
+headers between detection and pseudonymisation of their batch.
 """
 
 from __future__ import annotations
@@ -24,14 +27,16 @@ from prefect import flow, task
 from prefect.cache_policies import NO_CACHE
 
 from pipeline.anonymise import load_or_create_key
+from pipeline.anonymise.detect import load_rules
 from pipeline.process import store_io
-from pipeline.process.anonymise import anonymise_records
-from pipeline.process.context import PROCESS_VERSION, ContextSpec
+from pipeline.process.anonymise import detect_records, names_to_register, pseudonymise_records
+from pipeline.process.context import PROCESS_VERSION, ContextSpec, key_id
 from pipeline.process.keywords import keyword_records
 from pipeline.process.language import language_records
 from pipeline.process.normalise import normalise_records
 from pipeline.process.pool import Runner, Step
 from pipeline.process.records import Batch, PostRecord
+from pipeline.process.register import NameHistory, NewEntry, Register, row_hash
 from pipeline.process.segment import segment_records
 from pipeline.process.settings import KEY_FILE, ProcessSettings, load_process_settings
 from pipeline.process.snapshot import SnapshotBuilder
@@ -73,7 +78,8 @@ def _step_task(name: str, step: Step):  # noqa: ANN202 - a Prefect Task
 STEP_TASKS = {
     "normalise": _step_task("normalise", normalise_records),
     "language": _step_task("language", language_records),
-    "anonymise": _step_task("anonymise", anonymise_records),
+    # Detection only: the codes are written in the flow body, from the register.
+    "anonymise": _step_task("anonymise", detect_records),
     "segment": _step_task("segment", segment_records),
     "keywords": _step_task("keywords", keyword_records),
 }
@@ -97,8 +103,30 @@ def run_flow_body(store: ArchiveStore, spec: ContextSpec, filters: store_io.Filt
     # The KWIC sample size changes the snapshot content, so it is part of the fingerprint.
     builder = SnapshotBuilder(settings_hash, {**filters.as_params(), "kwic_sample": kwic_k},
                               min_posts, kwic_k)
+    # The register: every author of the archive gets a code now (new ones the first free
+    # candidate of their own sequence; nobody's code ever moves), and authors not known
+    # before open a new names generation.
+    kid = key_id(spec.key)
+    register = Register(spec.key, store_io.load_register(store, kid))
+    new_entries, marked, generation = register.learn_authors(spec.names)
+    store_io.save_register(store, kid, new_entries, marked, generation)
+    history = NameHistory({n: register.generation_of(n) or 0 for n in spec.names})
+    hashes = {row_hash(settings_hash, g): g for g in range(generation + 1)}
+    current_hash = row_hash(settings_hash, generation)
+    placeholders = load_rules().placeholders
+    codes: dict[str, str] = {}
+
+    def pseudonym(name: str) -> str:
+        code = codes.get(name)
+        if code is None:
+            code = register.code(name)
+            assert code is not None, "every name is registered before it is written"
+            codes[name] = code
+        return code
+
     snapshot_params = {**params, "code": PROCESS_VERSION, "filters": filters.as_params(),
-                       "steps": spec.step_params(), "settings_hash": settings_hash}
+                       "steps": spec.step_params(), "settings_hash": settings_hash,
+                       "names_generation": generation, "usernames": len(spec.names)}
     snapshot_id = store_io.start_snapshot(store, settings_hash, keywords_version,
                                           snapshot_params)
     log.info("run parameters: %s", json.dumps(snapshot_params, ensure_ascii=False))
@@ -106,10 +134,11 @@ def run_flow_body(store: ArchiveStore, spec: ContextSpec, filters: store_io.Filt
     step_chars: dict[str, int] = defaultdict(int)
 
     def finish_batch(records: list[PostRecord], known: dict[int, store_io.Outcome],
-                     done: list[PostRecord]) -> None:
-        """Store a batch's fresh results and add the batch to the snapshot (in batch order)."""
+                     done: list[PostRecord], issued: list[NewEntry]) -> None:
+        """Store a batch's codes and fresh results, add the batch to the snapshot (in order)."""
         t0 = time.perf_counter()
-        fresh = store_io.save_processed(store, done, settings_hash) if done else {}
+        store_io.save_register(store, kid, issued)  # before the texts that use the codes
+        fresh = store_io.save_processed(store, done, current_hash) if done else {}
         step_seconds["write"] += time.perf_counter() - t0
         t0 = time.perf_counter()
         outcomes = [known.get(r.post_version_id) or fresh[r.post_version_id] for r in records]
@@ -130,17 +159,25 @@ def run_flow_body(store: ArchiveStore, spec: ContextSpec, filters: store_io.Filt
             step_seconds["start"] += time.perf_counter() - t0
             for number, records in enumerate(store_io.iter_batches(store, filters, batch_size)):
                 t0 = time.perf_counter()
-                known = store_io.cached(store, (r.post_version_id for r in records),
-                                        settings_hash)
+                rows = store_io.cached(store, (r.post_version_id for r in records), hashes)
+                # A row made before a name became known is reused unless that name occurs.
+                known = {r.post_version_id: rows[r.post_version_id][1] for r in records
+                         if r.post_version_id in rows
+                         and (rows[r.post_version_id][0] == generation
+                              or not history.stale(r, rows[r.post_version_id][0]))}
                 step_seconds["read"] += time.perf_counter() - t0
                 todo = [r for r in records if r.post_version_id not in known]
                 done: list[PostRecord] = []
+                issued: list[NewEntry] = []
                 if todo:
                     batch = Batch(number, todo)
                     for name in STEPS:
                         t0 = time.perf_counter()
                         chars = _chars(batch, name)
                         batch = STEP_TASKS[name](batch, runner)
+                        if name == "anonymise":
+                            issued = register.issue(names_to_register(batch.records))
+                            pseudonymise_records(batch.records, pseudonym, placeholders)
                         step_seconds[name] += time.perf_counter() - t0
                         step_chars[name] += chars
                     done = batch.records
@@ -148,9 +185,9 @@ def run_flow_body(store: ArchiveStore, spec: ContextSpec, filters: store_io.Filt
                     pending.result()
                     pending = None
                 if writer is not None:
-                    pending = writer.submit(finish_batch, records, known, done)
+                    pending = writer.submit(finish_batch, records, known, done, issued)
                 else:
-                    finish_batch(records, known, done)
+                    finish_batch(records, known, done, issued)
             if pending is not None:
                 pending.result()
                 pending = None

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from pipeline.anonymise import Span
+
 
 @dataclass(slots=True)
 class PostRecord:
@@ -28,7 +30,9 @@ class PostRecord:
     en_share: float = 0.0
     traditional: bool = False
     sentences: dict[str, int] = field(default_factory=dict)  # script label -> sentence count
-    # anonymise
+    # anonymise: detection (in the workers), then the pseudonyms (in the flow, from the register)
+    spans: list[Span] = field(default_factory=list)  # detected in `own`
+    quote_spans: list[list[Span]] = field(default_factory=list)  # detected in each excerpt
     text: str = ""  # `own` with details replaced: what leaves the store
     seg_text: str = ""  # `own` with details cut out: what segmentation sees (see anonymise)
     anon_quotes: list[dict[str, str | None]] = field(default_factory=list)
@@ -43,6 +47,8 @@ class PostRecord:
         """Forget every field that may hold a personal detail (after anonymisation)."""
         self.html = self.raw_text = self.own = self.seg_text = ""
         self.raw_quotes = []
+        self.spans = []
+        self.quote_spans = []
         self.quotes = []
         self.author = None
 

@@ -13,8 +13,9 @@ from typing import Any
 from sqlalchemy import delete, func, insert, select, tuple_, update
 
 from pipeline.process.records import PostRecord
+from pipeline.process.register import NewEntry
 from pipeline.store import ArchiveStore
-from pipeline.store.corpus import ProcessedPost, Snapshot, SnapshotPost
+from pipeline.store.corpus import ProcessedPost, PseudonymEntry, Snapshot, SnapshotPost
 from pipeline.store.models import Board, Post, PostVersion, Thread
 
 
@@ -111,25 +112,68 @@ def iter_batches(store: ArchiveStore, filters: Filters, size: int) -> Iterator[l
         last = (rows[-1][2], rows[-1][3], rows[-1][1])
 
 
-def cached(store: ArchiveStore, version_ids: Iterable[int], settings_hash: str
-           ) -> dict[int, Outcome]:
-    """Outcomes already stored for these post versions under these settings."""
+# --- the pseudonym register -------------------------------------------------------------------
+
+
+def load_register(store: ArchiveStore, key_id: str) -> dict[str, tuple[str, int | None]]:
+    """name_mac -> (code, generation) of every code issued under this key."""
+    with store.session() as s:
+        rows = s.execute(select(PseudonymEntry.name_mac, PseudonymEntry.code,
+                                PseudonymEntry.generation)
+                         .where(PseudonymEntry.key_id == key_id)).all()
+    return {mac: (code, generation) for mac, code, generation in rows}
+
+
+def save_register(store: ArchiveStore, key_id: str, new: list[NewEntry],
+                  known: Iterable[str] = (), generation: int | None = None) -> None:
+    """Add issued codes and mark entries (macs) known as authors from `generation` on.
+
+    One transaction; the unique constraints on (key, mac) and (key, code) make a concurrent
+    run that issued the same codes fail instead of storing a second code for anybody.
+    """
+    known = list(known)
+    if not new and not known:
+        return
+    with store.session() as s:
+        if new:
+            s.execute(insert(PseudonymEntry), [
+                {"key_id": key_id, "name_mac": e.name_mac, "code": e.code,
+                 "generation": e.generation} for e in new])
+        for start in range(0, len(known), 500):
+            s.execute(update(PseudonymEntry)
+                      .where(PseudonymEntry.key_id == key_id,
+                             PseudonymEntry.name_mac.in_(known[start:start + 500]),
+                             PseudonymEntry.generation.is_(None))
+                      .values(generation=generation))
+
+
+# --- processed posts --------------------------------------------------------------------------
+
+
+def cached(store: ArchiveStore, version_ids: Iterable[int], hashes: dict[str, int]
+           ) -> dict[int, tuple[int, Outcome]]:
+    """Outcomes already stored for these post versions under these settings: post version ->
+    (names generation, outcome) of its newest row (`hashes`: row settings hash -> generation)."""
     ids = list(version_ids)
     with store.session() as s:
         rows = s.execute(
             select(ProcessedPost.id, ProcessedPost.post_version_id, ProcessedPost.thread_id,
                    ProcessedPost.floor, ProcessedPost.lang, ProcessedPost.traditional,
                    ProcessedPost.chars, ProcessedPost.replacements, ProcessedPost.hits,
-                   ProcessedPost.matched, ProcessedPost.text, ProcessedPost.sentences)
+                   ProcessedPost.matched, ProcessedPost.text, ProcessedPost.sentences,
+                   ProcessedPost.settings_hash)
             .where(ProcessedPost.post_version_id.in_(ids),
-                   ProcessedPost.settings_hash == settings_hash)
+                   ProcessedPost.settings_hash.in_(list(hashes)))
         ).all()
-    return {
-        r[1]: Outcome(r[0], r[1], r[2], r[3] or 0, r[4], bool(r[5]), r[6], dict(r[7] or {}),
-                      dict(r[8] or {}), r[10] if r[9] else "",
-                      is_code_switched(r[11] or {}))
-        for r in rows
-    }
+    out: dict[int, tuple[int, Outcome]] = {}
+    for r in rows:
+        generation = hashes[r[12]]
+        if r[1] in out and out[r[1]][0] >= generation:
+            continue
+        out[r[1]] = (generation, Outcome(
+            r[0], r[1], r[2], r[3] or 0, r[4], bool(r[5]), r[6], dict(r[7] or {}),
+            dict(r[8] or {}), r[10] if r[9] else "", is_code_switched(r[11] or {})))
+    return out
 
 
 def save_processed(store: ArchiveStore, records: list[PostRecord], settings_hash: str

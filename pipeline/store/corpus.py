@@ -65,3 +65,24 @@ class SnapshotPost(Base):
     snapshot_id: Mapped[int] = mapped_column(ForeignKey("snapshots.id"), index=True)
     processed_post_id: Mapped[int] = mapped_column(ForeignKey("processed_posts.id"))
     kept: Mapped[bool] = mapped_column(Boolean)  # passed the keyword filter (post or thread)
+
+
+class PseudonymEntry(Base):
+    """The pseudonym register: one code per (key, name), issued once and never changed.
+
+    Keyed by HMAC(key, normalised name), never by the name: the archive already holds the
+    names, and the register must not become a second plain name -> code table. `generation`
+    is the run (numbered per key) in which the name became a known author of the archive;
+    NULL for a name only seen in @mentions or quote headers. Cached processed posts older
+    than a generation are redone when their text contains one of its names.
+    """
+
+    __tablename__ = "pseudonyms"
+    __table_args__ = (UniqueConstraint("key_id", "name_mac"), UniqueConstraint("key_id", "code"))
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    key_id: Mapped[str] = mapped_column(String(16), index=True)  # public key fingerprint
+    name_mac: Mapped[str] = mapped_column(String(64))
+    code: Mapped[str] = mapped_column(String(20))
+    issued_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    generation: Mapped[int | None] = mapped_column(Integer)
+
