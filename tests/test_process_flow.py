@@ -523,3 +523,34 @@ def test_recrawl_with_new_authors_keeps_every_pseudonym(tmp_path: Path, prefect_
     names = ("会员甲", "会员乙", "会员丙", "外人丁", "laozhao88")
     assert len(register) == len({c for _, c in register}) == len(names)
     assert not any(n in mac for n in names for mac, _ in register)
+
+
+def test_thread_subjects_are_normalised_and_anonymised(tmp_path: Path, prefect_env) -> None:
+    from pipeline.process.store_io import snapshot_subjects
+
+    ws = Workspace.resolve(tmp_path / "ws").create()
+    store = ArchiveStore(ws.store_url)
+    try:
+        save_thread(store, 1, [recrawl_post(11, 1, "东莞老王", "我们是贴牌工厂"),
+                               recrawl_post(12, 2, "宁波小李", "顶")],
+                    subject="东莞老王　求购贴牌，手机13812345678 找宁波小李")
+        keywords = small_keywords(tmp_path)
+        report = run_process(ws, keywords=keywords)
+        rows = snapshot_rows(store, report.snapshot_id)
+        subjects = snapshot_subjects(store, report.snapshot_id)
+        assert run_process(ws, keywords=keywords).snapshot_id == report.snapshot_id
+        # An edited subject (a re-crawl) makes another snapshot; the first one keeps its own.
+        save_thread(store, 1, [recrawl_post(11, 1, "东莞老王", "我们是贴牌工厂"),
+                               recrawl_post(12, 2, "宁波小李", "顶")], subject="新标题 @宁波小李")
+        edited = run_process(ws, keywords=keywords)
+        assert edited.snapshot_id != report.snapshot_id and edited.posts_processed == 0
+        assert snapshot_subjects(store, report.snapshot_id) == subjects
+        new_subjects = snapshot_subjects(store, edited.snapshot_id)
+    finally:
+        store.close()
+    [(tid, (subject, author_code))] = subjects.items()
+    wang, li = rows[11][1], rows[12][1]
+    # Widths folded (the ideographic space), details replaced, names become the same codes.
+    assert subject == f"{wang} 求购贴牌，手机[手机] 找{li}"
+    assert author_code == wang
+    assert new_subjects == {tid: (f"新标题 @{li}", wang)}

@@ -17,6 +17,7 @@ import json
 import logging
 import time
 from collections import defaultdict
+from collections.abc import Callable, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -30,7 +31,7 @@ from pipeline.anonymise import load_or_create_key
 from pipeline.anonymise.detect import load_rules
 from pipeline.process import store_io
 from pipeline.process.anonymise import detect_records, names_to_register, pseudonymise_records
-from pipeline.process.context import PROCESS_VERSION, ContextSpec, key_id
+from pipeline.process.context import PROCESS_VERSION, ContextSpec, key_id, sha256
 from pipeline.process.keywords import keyword_records
 from pipeline.process.language import language_records
 from pipeline.process.normalise import normalise_records
@@ -191,6 +192,11 @@ def run_flow_body(store: ArchiveStore, spec: ContextSpec, filters: store_io.Filt
             if pending is not None:
                 pending.result()
                 pending = None
+            t0 = time.perf_counter()
+            subjects = process_subjects(store, runner, register, builder.thread_ids(),
+                                        current_hash, pseudonym, placeholders)
+            builder.add_subjects(subjects)
+            step_seconds["subjects"] += time.perf_counter() - t0
         t0 = time.perf_counter()
         fingerprint = builder.fingerprint()
         existing = store_io.find_complete_snapshot(store, fingerprint)
@@ -199,6 +205,7 @@ def run_flow_body(store: ArchiveStore, spec: ContextSpec, filters: store_io.Filt
             store_io.discard_snapshot(store, snapshot_id)
             snapshot_id = existing
         else:
+            store_io.add_snapshot_threads(store, snapshot_id, subjects)
             store_io.mark_kept_threads(store, snapshot_id, builder.kept_threads())
             store_io.finish_snapshot(store, snapshot_id, fingerprint, summary, builder.kwic())
         step_seconds["snapshot"] += time.perf_counter() - t0
@@ -224,6 +231,38 @@ def run_flow_body(store: ArchiveStore, spec: ContextSpec, filters: store_io.Filt
              snapshot_id, "existing" if report.snapshot_reused else "new",
              summary["posts_in"], report.posts_reused, report.posts_processed, report.seconds)
     return report
+
+
+def process_subjects(store: ArchiveStore, runner: Runner, register: Register,
+                     thread_ids: list[int], row_settings: str,
+                     pseudonym: Callable[[str], str], placeholders: Mapping[str, str]
+                     ) -> dict[int, int]:
+    """Normalise and anonymise the subjects of these threads like post bodies (same detector,
+    register and pseudonyms); returns thread id -> processed_threads id.
+
+    Reused per (thread, subject as stored, row settings): a re-crawl that edits a subject, or
+    a new names generation, redoes it (subjects are short: this is cheap).
+    """
+    raw = store_io.thread_subjects(store, thread_ids)
+    keys = [(tid, sha256(subject)) for tid, subject, _ in raw]
+    known = store_io.cached_subjects(store, keys, row_settings)
+    todo = [PostRecord(0, 0, tid, 0, author, "", subject)
+            for (tid, subject, author), key in zip(raw, keys, strict=True) if key not in known]
+    if todo:
+        todo = runner.run(detect_records, runner.run(normalise_records, todo))
+        store_io.save_register(store, register_key(register), register.issue(
+            names_to_register(todo)))
+        pseudonymise_records(todo, pseudonym, placeholders)
+        known.update(store_io.save_subjects(store, [
+            {"thread_id": r.thread_id, "settings_hash": row_settings,
+             "source_sha256": sha256(r.raw_text), "author_pseudonym": r.author_pseudonym,
+             "subject": r.text, "replacements": r.replacements}
+            for r in todo]))
+    return {tid: known[key] for (tid, _, _), key in zip(raw, keys, strict=True)}
+
+
+def register_key(register: Register) -> str:
+    return key_id(register.key)
 
 
 def _min_posts(spec: ContextSpec) -> int:

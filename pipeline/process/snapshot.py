@@ -87,6 +87,14 @@ class SnapshotBuilder:
         self.processed += len(ids) - reused
         return ids
 
+    def thread_ids(self) -> list[int]:
+        return sorted(self._threads)
+
+    def add_subjects(self, subjects: dict[int, int]) -> None:
+        """Fingerprint the processed subjects too (an edited subject is another snapshot)."""
+        for tid, pid in sorted(subjects.items()):
+            self._hash.update(f"t{tid}:{pid};".encode())
+
     def kept_threads(self) -> list[int]:
         """The thread rule of `pipeline.keywords.keep_thread`, on the per-thread counts:
         keep a thread when its first post matches or at least `min_posts` of its posts do."""

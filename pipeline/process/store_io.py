@@ -15,7 +15,14 @@ from sqlalchemy import delete, func, insert, select, tuple_, update
 from pipeline.process.records import PostRecord
 from pipeline.process.register import NewEntry
 from pipeline.store import ArchiveStore
-from pipeline.store.corpus import ProcessedPost, PseudonymEntry, Snapshot, SnapshotPost
+from pipeline.store.corpus import (
+    ProcessedPost,
+    ProcessedThread,
+    PseudonymEntry,
+    Snapshot,
+    SnapshotPost,
+    SnapshotThread,
+)
 from pipeline.store.models import Board, Post, PostVersion, Thread
 
 
@@ -209,6 +216,75 @@ def save_processed(store: ArchiveStore, records: list[PostRecord], settings_hash
     }
 
 
+# --- thread subjects -------------------------------------------------------------------------
+
+
+def thread_subjects(store: ArchiveStore, thread_ids: list[int]
+                    ) -> list[tuple[int, str, str | None]]:
+    """(thread id, subject as stored, author) of these threads — raw: for the flow only.
+
+    The author is the board list's, else the first floor's (a thread stored from its pages
+    alone has no list entry)."""
+    starter = (select(Post.author).where(Post.thread_id == Thread.id, Post.floor == 1)
+               .order_by(Post.id).limit(1).scalar_subquery())
+    out: list[tuple[int, str, str | None]] = []
+    for start in range(0, len(thread_ids), 500):
+        with store.session() as s:
+            out += [(tid, subject or "", author) for tid, subject, author in s.execute(
+                select(Thread.id, Thread.subject, func.coalesce(Thread.author, starter))
+                .where(Thread.id.in_(thread_ids[start:start + 500])))]
+    return sorted(out)
+
+
+def cached_subjects(store: ArchiveStore, keys: list[tuple[int, str]], settings_hash: str
+                    ) -> dict[tuple[int, str], int]:
+    """(thread id, source SHA-256) -> processed_threads id, for rows already made."""
+    out: dict[tuple[int, str], int] = {}
+    for start in range(0, len(keys), 500):
+        chunk = keys[start:start + 500]
+        wanted = set(chunk)
+        with store.session() as s:
+            out.update({(tid, sha): pid for pid, tid, sha in s.execute(
+                select(ProcessedThread.id, ProcessedThread.thread_id,
+                       ProcessedThread.source_sha256)
+                .where(ProcessedThread.thread_id.in_([t for t, _ in chunk]),
+                       ProcessedThread.settings_hash == settings_hash))
+                if (tid, sha) in wanted})
+    return out
+
+
+def save_subjects(store: ArchiveStore, rows: list[dict[str, Any]]) -> dict[tuple[int, str], int]:
+    """Insert processed subjects (thread_id, settings_hash, source_sha256, subject, ...)."""
+    if not rows:
+        return {}
+    with store.session() as s:
+        s.execute(insert(ProcessedThread), rows)
+    return cached_subjects(store, [(r["thread_id"], r["source_sha256"]) for r in rows],
+                           rows[0]["settings_hash"])
+
+
+def add_snapshot_threads(store: ArchiveStore, snapshot_id: int,
+                         subjects: dict[int, int]) -> None:
+    if not subjects:
+        return
+    with store.session() as s:
+        s.execute(insert(SnapshotThread), [
+            {"snapshot_id": snapshot_id, "thread_id": tid, "processed_thread_id": pid}
+            for tid, pid in sorted(subjects.items())])
+
+
+def snapshot_subjects(store: ArchiveStore, snapshot_id: int
+                      ) -> dict[int, tuple[str, str | None]]:
+    """thread id -> (anonymised subject, author pseudonym) of a snapshot's threads: what
+    analysis and exports show as thread context (never `Thread.subject`, which is raw)."""
+    with store.session() as s:
+        return {tid: (subject, code) for tid, subject, code in s.execute(
+            select(SnapshotThread.thread_id, ProcessedThread.subject,
+                   ProcessedThread.author_pseudonym)
+            .join(ProcessedThread, ProcessedThread.id == SnapshotThread.processed_thread_id)
+            .where(SnapshotThread.snapshot_id == snapshot_id))}
+
+
 # --- snapshots --------------------------------------------------------------------------------
 
 
@@ -266,6 +342,7 @@ def discard_snapshot(store: ArchiveStore, snapshot_id: int) -> None:
     """Remove an unfinished snapshot (a duplicate of an existing one, or a failed run)."""
     with store.session() as s:
         s.execute(delete(SnapshotPost).where(SnapshotPost.snapshot_id == snapshot_id))
+        s.execute(delete(SnapshotThread).where(SnapshotThread.snapshot_id == snapshot_id))
         s.execute(delete(Snapshot).where(Snapshot.id == snapshot_id))
 
 

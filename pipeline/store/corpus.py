@@ -86,3 +86,33 @@ class PseudonymEntry(Base):
     issued_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     generation: Mapped[int | None] = mapped_column(Integer)
 
+
+
+class ProcessedThread(Base):
+    """A thread's subject, normalised and anonymised like the post bodies (same pseudonyms).
+
+    One row per thread, settings (the post rows' settings hash, names generation included) and
+    subject as stored (`source_sha256`: a re-crawl that edits the subject gets a new row).
+    Holds no raw subject.
+    """
+
+    __tablename__ = "processed_threads"
+    __table_args__ = (UniqueConstraint("thread_id", "settings_hash", "source_sha256"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    thread_id: Mapped[int] = mapped_column(ForeignKey("threads.id"), index=True)
+    settings_hash: Mapped[str] = mapped_column(String(64))
+    source_sha256: Mapped[str] = mapped_column(String(64))
+    author_pseudonym: Mapped[str | None] = mapped_column(String(20))
+    subject: Mapped[str] = mapped_column(Text)  # normalised and pseudonymised
+    replacements: Mapped[dict] = mapped_column(JSON, default=dict)  # type → count, never values
+
+
+class SnapshotThread(Base):
+    """Which processed subject a snapshot shows for each of its threads."""
+
+    __tablename__ = "snapshot_threads"
+    __table_args__ = (UniqueConstraint("snapshot_id", "thread_id"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    snapshot_id: Mapped[int] = mapped_column(ForeignKey("snapshots.id"), index=True)
+    thread_id: Mapped[int] = mapped_column(ForeignKey("threads.id"))
+    processed_thread_id: Mapped[int] = mapped_column(ForeignKey("processed_threads.id"))
