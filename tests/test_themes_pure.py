@@ -11,6 +11,8 @@ import pytest
 from pipeline.keywords import KeywordFilter
 from pipeline.settings import ConfigError
 from pipeline.themes.agreement import adjusted_mutual_information, mutual_information
+from pipeline.themes.dictionary import load_stopwords as load_themes_stopwords
+from pipeline.themes.dictionary import settings_key
 from pipeline.themes.recommend import KScore, central_run, recommend_k
 from pipeline.themes.seeding import eta_matrix, seed_words
 from pipeline.themes.settings import load_theme_settings, parse_int_list, parse_theme_settings
@@ -215,6 +217,25 @@ def test_default_settings_and_overrides(tmp_path) -> None:
 def test_bad_settings_are_config_errors(raw: dict) -> None:
     with pytest.raises(ConfigError):
         parse_theme_settings(raw)
+
+
+def test_themes_stop_list_is_generic_and_overridable(tmp_path) -> None:
+    bundled = load_themes_stopwords(load_theme_settings().dictionary)
+    assert {"做", "很多", "时间", "楼主", "qq"} <= bundled  # lower-cased: the token is `qq`
+    # Generic words only: no concept keyword of the bundled keyword list is a stop word.
+    keywords = {p for c in KeywordFilter.from_toml().concepts
+                for k in c.keywords() for p in k.parts}
+    assert not keywords & bundled
+    (tmp_path / "stop.txt").write_text("# mine\n公司 外贸\nFOB\n", encoding="utf-8")
+    config = tmp_path / "lurker.toml"
+    config.write_text('[themes.dictionary]\nstopwords = "stop.txt"\nextra_stopwords = ["老板"]\n',
+                      encoding="utf-8")
+    mine = load_theme_settings(config).dictionary
+    words = load_themes_stopwords(mine, tmp_path)  # relative to the workspace
+    assert words == {"公司", "外贸", "fob", "老板"}
+    assert settings_key(mine, words) != settings_key(mine, bundled)  # other words, other files
+    with pytest.raises(ConfigError, match="stopwords"):
+        load_themes_stopwords(mine, tmp_path / "elsewhere")
 
 
 def test_parse_int_list() -> None:

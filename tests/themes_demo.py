@@ -11,9 +11,11 @@ from __future__ import annotations
 
 import hashlib
 import json
+import tomllib
 from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
+from importlib import resources
 from pathlib import Path
 
 from sqlalchemy.orm import Session
@@ -40,10 +42,19 @@ def load_corpus() -> dict:
     return json.loads(CORPUS.read_text(encoding="utf-8"))
 
 
+@lru_cache(maxsize=1)
+def _placeholders() -> dict[str, str]:
+    """The processing flow's placeholders ([手机], [邮箱] …): the tokens are the real ones."""
+    text = resources.files("config").joinpath("anonymise.toml").read_text(encoding="utf-8")
+    return dict(tomllib.loads(text)["placeholders"])
+
+
 def _pseudonymise(text: str, pii: list[dict]) -> str:
     # Planted personal details are known exactly from the ground truth: replace them.
+    placeholders = _placeholders()
     for item in sorted(pii, key=lambda p: -p["start"]):
-        text = text[: item["start"]] + f"[{item['type']}]" + text[item["end"] :]
+        mark = placeholders.get(item["type"], f"[{item['type']}]")
+        text = text[: item["start"]] + mark + text[item["end"] :]
     return text
 
 

@@ -20,9 +20,12 @@ import json
 import shutil
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass
+from importlib import resources
 from pathlib import Path
 
 from sqlalchemy.engine import Engine
+
+from pipeline.settings import ConfigError
 
 from .corpus import SnapshotDocument, iter_snapshot_documents
 from .settings import DictionarySettings
@@ -89,11 +92,41 @@ class _SnapshotTokens:
             yield self.transform(list(doc.tokens))
 
 
-FILES_VERSION = 2  # bump when what the folder holds changes (2: months in forum time)
+FILES_VERSION = 3  # bump when what the folder holds changes (3: themes stop list)
+STOPWORDS_FILE = "themes_stopwords_zh.txt"
 
 
-def settings_key(settings: DictionarySettings) -> str:
-    canonical = json.dumps({**asdict(settings), "files": FILES_VERSION}, sort_keys=True)
+def parse_stopwords(text: str) -> frozenset[str]:
+    """Words of a themes stop list: several a line allowed, `#` comment lines, lower-cased
+    (the segmenter lower-cases tokens, so `QQ` in the list matches the token `qq`)."""
+    lines = (line.strip() for line in text.lstrip("\ufeff").splitlines())
+    return frozenset(
+        word.lower() for line in lines if line and not line.startswith("#") for word in line.split()
+    )
+
+
+def load_stopwords(settings: DictionarySettings, base: Path | None = None) -> frozenset[str]:
+    """The themes stop list: the project's file (a path relative to `base`, the workspace) or
+    lurker's bundled one, plus `extra_stopwords`."""
+    if settings.stopwords:
+        path = Path(settings.stopwords).expanduser()
+        if not path.is_absolute() and base is not None:
+            path = base / path
+        try:
+            text = path.read_text(encoding="utf-8")
+        except OSError as exc:
+            raise ConfigError(f"themes.dictionary.stopwords: cannot read {path}: {exc}") from None
+    else:
+        text = resources.files("config").joinpath(STOPWORDS_FILE).read_text(encoding="utf-8")
+    return parse_stopwords(text) | {w.lower() for w in settings.extra_stopwords}
+
+
+def settings_key(settings: DictionarySettings, stopwords: frozenset[str] = frozenset()) -> str:
+    # The stop list's words, not its path, shape the files: an edited list builds anew.
+    canonical = json.dumps(
+        {**asdict(settings), "files": FILES_VERSION, "stop": sorted(stopwords)},
+        sort_keys=True, ensure_ascii=False,
+    )
     return hashlib.sha256(canonical.encode()).hexdigest()[:12]
 
 
@@ -129,12 +162,15 @@ def build_corpus(
     root: Path,
     *,
     force: bool = False,
+    base: Path | None = None,
 ) -> CorpusFiles:
-    """Build (or reuse) the dictionary and bag-of-words files of a snapshot under `root`."""
+    """Build (or reuse) the dictionary and bag-of-words files of a snapshot under `root`;
+    `base` (the workspace) resolves a relative stop-list path."""
     from gensim.corpora import Dictionary, MmCorpus
     from gensim.models.phrases import Phrases
 
-    folder = root / f"snapshot-{snapshot_id}-dict-{settings_key(settings)}"
+    stopwords = load_stopwords(settings, base)
+    folder = root / f"snapshot-{snapshot_id}-dict-{settings_key(settings, stopwords)}"
     if not force and (existing := load_corpus_files(folder)) is not None:
         return existing
     if folder.exists():
@@ -156,6 +192,12 @@ def build_corpus(
         return list(phraser[tokens]) if phraser is not None else tokens
 
     dictionary = Dictionary(_SnapshotTokens(engine, snapshot_id, transform))
+    # Stop words go first, so that `keep_n` counts only words a topic can use. A bigram of
+    # stop words (做_出来) goes too; one with a content word (出口_退税) stays.
+    dictionary.filter_tokens(bad_ids=[
+        i for word, i in dictionary.token2id.items()
+        if word in stopwords or all(part in stopwords for part in word.split("_"))
+    ])
     dictionary.filter_extremes(
         no_below=settings.no_below, no_above=settings.no_above, keep_n=settings.keep_n
     )

@@ -149,7 +149,9 @@ def run_themes(
 
     t = time.perf_counter()
     say(f"dictionary and bag-of-words of snapshot {snapshot_id}")
-    files = build_corpus(engine, snapshot_id, settings.dictionary, root / "corpus")
+    files = build_corpus(
+        engine, snapshot_id, settings.dictionary, root / "corpus", base=ws.root
+    )
     timings["dictionary"] = time.perf_counter() - t
     topics = tuple(sorted(set(settings.sweep.topics)))
     if files.documents < 2 * max(topics) or files.vocabulary < max(topics):

@@ -15,10 +15,12 @@ from pipeline.settings import ConfigError
 
 @dataclass(frozen=True, slots=True)
 class DictionarySettings:
-    no_below: int = 3
+    no_below: int = 5
     no_above: float = 0.5
     keep_n: int = 50000
     min_tokens: int = 3
+    stopwords: str = ""  # a project's themes stop list ("": config/themes_stopwords_zh.txt)
+    extra_stopwords: tuple[str, ...] = ()  # words dropped on top of the list
     phrases: bool = False
     phrase_min_count: int = 5
     phrase_threshold: float = 10.0
