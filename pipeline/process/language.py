@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from collections import Counter
-
-from pipeline.language import detect_language, sentence_languages
+from pipeline.language import detect_language, sentence_label_counts
 from pipeline.process.context import StageContext
 from pipeline.process.records import PostRecord
 
@@ -18,7 +16,6 @@ def language_records(ctx: StageContext, records: list[PostRecord]) -> list[PostR
         record.en_share = result.en_share
         # A post converted to Simplified in step 1 was written in Traditional characters.
         record.traditional = result.traditional or (record.converted and result.lang == "zh")
-        record.sentences = dict(
-            sorted(Counter(s.lang for s in sentence_languages(record.own)).items())
-        )
+        # Only the labels are kept: counted without building per-sentence records.
+        record.sentences = sentence_label_counts(record.own)
     return records
