@@ -67,8 +67,11 @@ def run_demo(workspace: Path | None, markup: str, console: Console) -> Workspace
 
 
 # The demo's sweep: around the demo corpus's number of planted themes, two seeds, so that the
-# demo stays quick on two cores (`lurker themes` alone runs the full default sweep).
-DEMO_TOPICS = (8, 12, 16)
+# demo stays quick on two cores (`lurker themes` alone runs the full default sweep). Two K
+# rather than three: four fits are two rounds on two cores, and the K=16 of the old sweep was
+# never recommended. Fewer passes would be cheaper still but lose agreement (5 passes and 30
+# iterations: posts AMI −0.05 on the demo corpus), so the passes stay.
+DEMO_TOPICS = (9, 13)
 DEMO_SEEDS = (1, 2)
 
 

@@ -17,7 +17,7 @@ from pipeline.themes.agreement import adjusted_mutual_information
 from pipeline.workspace import Workspace
 from tests.corpus_store import fill_store
 
-POST_AMI_FLOOR = 0.2  # on the kept posts; a model that ignores the words gets about 0
+POST_AMI_FLOOR = 0.25  # kept posts (measured 0.30 at K=9); a model ignoring the words: 0
 
 
 @pytest.fixture(scope="module")
@@ -62,7 +62,8 @@ def test_process_flow_then_themes(
             f"\n[themes] after `lurker process`: snapshot {report.snapshot_id}, "
             f"{len(truth)} kept posts modelled, {len(set(truth))} planted themes; "
             f"K={result.recommendation.k}; AMI posts {ami:.3f} (floor {POST_AMI_FLOOR}), "
-            f"shuffled baseline {baseline:.3f}"
+            f"shuffled baseline {baseline:.3f}; themes step {result.timings['total']:.0f} s "
+            f"(fits {result.timings['fit']:.0f} s)"
         )
     assert ami >= POST_AMI_FLOOR and abs(baseline) < 0.05
     # What the report and the stored themes show comes from the pseudonymised corpus only.
