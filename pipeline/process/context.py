@@ -108,8 +108,11 @@ class ContextSpec:
 
 
 class Pseudonyms:
-    """The project's pseudonyms: registered usernames via `Pseudonymiser` (order-free, unique),
-    anything else (an @mention or quote header of someone who never posted) deterministically.
+    """Stand-alone pseudonyms for the step functions run on their own (tests, benchmarks):
+    the flow itself takes every code from the store's register (`pipeline.process.register`),
+    which keeps codes fixed across runs. Here: registered usernames via `Pseudonymiser`
+    (order-free, unique), anything else (an @mention or quote header of someone who never
+    posted) deterministically.
 
     `Pseudonymiser` assigns unregistered names on first use, which depends on the order of
     lookups and so would differ between worker processes. Here an unregistered name gets its
