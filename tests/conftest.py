@@ -52,6 +52,19 @@ def forum_factory() -> Iterator[Callable[..., object]]:
         forum.stop()
 
 
+@pytest.fixture(scope="module")
+def prefect_env() -> Iterator[None]:
+    """Restore the environment the processing flow changes, and stop Prefect's temporary API
+    server while pytest's streams are still open (its exit hook would log into a closed one)."""
+    saved = dict(os.environ)
+    yield
+    from prefect.server.api.server import SubprocessASGIServer
+
+    SubprocessASGIServer().stop()
+    os.environ.clear()
+    os.environ.update(saved)
+
+
 def lurker(*args: str, workspace: Path | None = None, timeout: float = 600,
            env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     """Run the real CLI in a child process (Scrapy's reactor runs once per process)."""

@@ -4,11 +4,9 @@ demo corpus's ground truth (no crawl: see tests/corpus_store.py), and the CLI as
 from __future__ import annotations
 
 import json
-import os
 import re
 import shutil
 from collections import Counter
-from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -38,18 +36,6 @@ class Run:
     ws: Workspace
     report: ProcessReport
 
-
-@pytest.fixture(scope="module")
-def prefect_env() -> Iterator[None]:
-    saved = dict(os.environ)
-    yield
-    # Stop Prefect's temporary API server while pytest's streams are still open (its exit
-    # hook would otherwise log into a closed stream).
-    from prefect.server.api.server import SubprocessASGIServer
-
-    SubprocessASGIServer().stop()
-    os.environ.clear()
-    os.environ.update(saved)
 
 
 @pytest.fixture(scope="module")

@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import io
-import os
 import random
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -19,17 +17,6 @@ from tests.corpus_store import fill_store
 
 POST_AMI_FLOOR = 0.25  # kept posts (measured 0.30 at K=9); a model ignoring the words: 0
 
-
-@pytest.fixture(scope="module")
-def prefect_env() -> Iterator[None]:
-    saved = dict(os.environ)
-    yield
-    # Stop Prefect's temporary API server while pytest's streams are still open.
-    from prefect.server.api.server import SubprocessASGIServer
-
-    SubprocessASGIServer().stop()
-    os.environ.clear()
-    os.environ.update(saved)
 
 
 def test_process_flow_then_themes(
