@@ -1,60 +1,79 @@
-"""Processing-step benchmark (not a test): throughput of the per-post steps of the corpus flow.
+"""Processing-step benchmark (not a test): the flow's own step functions, batch by batch,
+each timed against bare `jieba.lcut` on the same batch.
 
-Usage: python bench/process_steps_bench.py [--posts N] [--seed S] [--tracemalloc N]
+Usage: python bench/process_steps_bench.py [--posts N] [--batch B] [--digest] [--tracemalloc N]
 
-Builds N synthetic posts (default 100,000) by combining texts of the demo corpus (one to three
-posts joined, now and then a long post of 10–40), streams them through each step and prints,
-per step, posts/s and chars/s; the ratio of normalise + language + segment + keywords to bare
-`jieba.lcut` on the same texts (the flow's budget is 1.5×; both run on each post in turn, so
-they share the machine's load); one-off initialisation costs; and
-peak memory (RSS of the process; with --tracemalloc N, also the peak of Python allocations
-while streaming N posts, which shows that nothing grows with N).
+Generates N posts (default 100,000) exactly as `bench/process_bench.py` does (demo corpus texts,
+Discuz X3 HTML with jammer noise, quotes, now and then a long post), and runs them in batches
+through the step functions the flow's tasks call (`pipeline.process.*_records`, on one
+`StageContext`: the same user dictionary, detector, known names and keyword filter). Bare
+`jieba.lcut` runs on each batch's post text right before or after the steps (alternating), so
+both share the machine's load at that moment: on a busy machine the ratios stay meaningful even
+when the absolute rates do not.
 
-Posts are generated on the fly and results are not kept: the benchmark itself runs in
-constant memory, like the flow's batches.
+Prints per step: posts/s, chars/s and the step's time as a share of bare jieba's; the sum of
+the steps / bare jieba (the flow's per-post work; `bench/process_bench.py` adds Prefect, the
+store and start-up); one-off initialisation costs; peak memory. `--digest` also prints a SHA-256
+over every post's results (language, text, quotes, tokens, hits, replacements): a faster step
+must leave it unchanged.
 """
 
 from __future__ import annotations
 
 import argparse
 import gc
+import hashlib
+import importlib.util
+import json
 import logging
 import resource
 import sys
 import time
 import tracemalloc
 from collections import Counter
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
-from random import Random
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 import jieba  # noqa: E402
 
-from pipeline.demoforum.generate import load_corpus  # noqa: E402
-from pipeline.keywords import KeywordFilter  # noqa: E402
-from pipeline.language import detect_language  # noqa: E402
-from pipeline.normalise import normalise, t2s  # noqa: E402
-from pipeline.segment import Segmenter  # noqa: E402
+from pipeline.process.anonymise import detect_records, pseudonymise_records  # noqa: E402
+from pipeline.process.context import ContextSpec, StageContext  # noqa: E402
+from pipeline.process.keywords import keyword_records  # noqa: E402
+from pipeline.process.language import language_records  # noqa: E402
+from pipeline.process.normalise import normalise_records  # noqa: E402
+from pipeline.process.records import PostRecord  # noqa: E402
+from pipeline.process.segment import segment_records  # noqa: E402
 
-STEPS = ("normalise", "language", "t2s (Traditional only)", "segment", "keywords")
-
-
-def corpus_texts() -> list[str]:
-    corpus = load_corpus()
-    texts = [post["text"] for thread in corpus["threads"] for post in thread["posts"]]
-    return [text for text in texts if text.strip()]
+STEPS = ("normalise", "language", "anonymise", "segment", "keywords")
+KEY = b"bench-key-0123456789abcdef012345"
 
 
-def synthetic_posts(texts: list[str], count: int, seed: int) -> Iterator[str]:
-    """`count` posts, each one to three corpus texts joined; about 1 in 200 is long."""
-    rng = Random(seed)
-    for _ in range(count):
-        parts = rng.randint(10, 40) if rng.random() < 0.005 else rng.choice((1, 1, 1, 2, 3))
-        yield "\n".join(rng.choice(texts) for _ in range(parts))
+def _process_bench():  # noqa: ANN202 - the sibling script, for its post generator
+    spec = importlib.util.spec_from_file_location("process_bench", REPO / "bench" /
+                                                  "process_bench.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def batches(count: int, size: int) -> Iterator[list[PostRecord]]:
+    """The generated posts as the store would hand them to the flow, `size` at a time."""
+    batch: list[PostRecord] = []
+    for p in _process_bench().generated_posts(count):
+        quotes = ([{"pid": p["n"], "author": p["quote"][0], "text": p["quote"][1][:80]}]
+                  if p["quote"] else [])
+        batch.append(PostRecord(p["n"] + 1, p["n"] + 1, p["thread"] + 1, p["floor"],
+                                p["author"], p["html"], p["text"], quotes))
+        if len(batch) >= size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
 
 
 @dataclass
@@ -63,141 +82,134 @@ class Meter:
     posts: int = 0
     chars: int = 0
 
-    def add(self, seconds: float, chars: int) -> None:
-        self.seconds += seconds
-        self.posts += 1
-        self.chars += chars
+
+def step_chars(step: str, records: list[PostRecord]) -> int:
+    if step == "normalise":
+        return sum(len(r.html) for r in records)
+    return sum(len(r.own) or len(r.text) for r in records)
 
 
-@dataclass
-class Run:
-    meters: dict[str, Meter] = field(default_factory=lambda: {s: Meter() for s in STEPS})
-    langs: Counter[str] = field(default_factory=Counter)
-    concepts: Counter[str] = field(default_factory=Counter)
-    tokens: int = 0
-
-
-def timed(meter: Meter, step: Callable[[str], object], text: str) -> object:
-    start = time.perf_counter()
-    result = step(text)
-    meter.add(time.perf_counter() - start, len(text))
-    return result
-
-
-def process(raw: str, run: Run, seg: Segmenter, kf: KeywordFilter) -> None:
-    """The flow's per-post steps, each timed; only counters are kept."""
-    m = run.meters
-    text = timed(m["normalise"], normalise, raw)
-    lang = timed(m["language"], detect_language, text)
-    run.langs[lang.tag] += 1
-    # Traditional posts are segmented in Simplified, so tokens and keywords agree.
-    source = timed(m["t2s (Traditional only)"], t2s, text) if lang.traditional else text
-    tokens = timed(m["segment"], seg.tokens, source)
-    run.tokens += len(tokens)
-    start = time.perf_counter()
-    hits = kf.match_post(text, tokens)
-    m["keywords"].add(time.perf_counter() - start, len(text))
-    run.concepts.update(hits.keys())
-
-
-def run_interleaved(posts: Iterator[str], seg: Segmenter, kf: KeywordFilter) -> tuple[Run, Meter]:
-    """Steps and bare jieba.lcut on each post, in alternating order.
-
-    Interleaving puts both under the same machine load, and alternating who goes first
-    cancels the advantage of the second call on the same text (warm CPU caches).
-    """
-    run, bare = Run(), Meter()
-    for number, raw in enumerate(posts):
-        if number % 2:
-            timed(bare, jieba.lcut, raw)
-            process(raw, run, seg, kf)
+def run_steps(ctx: StageContext, records: list[PostRecord], meters: dict[str, Meter]
+              ) -> list[PostRecord]:
+    placeholders = ctx.detector.rules.placeholders
+    for step in STEPS:
+        chars = step_chars(step, records)
+        start = time.perf_counter()
+        if step == "normalise":
+            records = normalise_records(ctx, records)
+        elif step == "language":
+            records = language_records(ctx, records)
+        elif step == "anonymise":
+            records = pseudonymise_records(detect_records(ctx, records), ctx.pseudonyms,
+                                           placeholders)
+        elif step == "segment":
+            records = segment_records(ctx, records)
         else:
-            process(raw, run, seg, kf)
-            timed(bare, jieba.lcut, raw)
-    return run, bare
+            records = keyword_records(ctx, records)
+        meter = meters[step]
+        meter.seconds += time.perf_counter() - start
+        meter.posts += len(records)
+        meter.chars += chars
+    return records
 
 
-def stream_steps(posts: Iterator[str], seg: Segmenter, kf: KeywordFilter) -> Run:
-    run = Run()
-    for raw in posts:
-        process(raw, run, seg, kf)
-    return run
+def bare_jieba(texts: list[str], meter: Meter) -> None:
+    start = time.perf_counter()
+    for text in texts:
+        jieba.lcut(text)
+    meter.seconds += time.perf_counter() - start
+    meter.posts += len(texts)
+    meter.chars += sum(map(len, texts))
 
 
-def init_costs(texts: list[str]) -> tuple[Segmenter, KeywordFilter, dict[str, float]]:
+def result_row(r: PostRecord) -> list[object]:
+    return [r.post_version_id, r.lang, r.lang_method, r.zh_share, r.en_share, r.traditional,
+            r.sentences, r.text, r.anon_quotes, r.author_pseudonym, r.replacements, r.tokens,
+            r.hits]
+
+
+def init_costs(spec: ContextSpec) -> tuple[StageContext, dict[str, float]]:
     costs: dict[str, float] = {}
     start = time.perf_counter()
     jieba.initialize()
     costs["jieba (global, bare baseline)"] = time.perf_counter() - start
     start = time.perf_counter()
-    seg = Segmenter.from_config()
-    seg.warm_up()
-    costs["Segmenter (own tokenizer + user dict)"] = time.perf_counter() - start
-    start = time.perf_counter()
-    kf = KeywordFilter.from_toml()
-    costs["KeywordFilter.from_toml"] = time.perf_counter() - start
-    start = time.perf_counter()
-    detect_language("這個設計很好，我們的產品")  # variant tables
-    detect_language("Nous sommes une usine à Dongguan.")  # langdetect profiles
-    costs["language (tables, langdetect profiles)"] = time.perf_counter() - start
-    start = time.perf_counter()
-    t2s("這個設計")
-    costs["OpenCC t2s"] = time.perf_counter() - start
-    return seg, kf, costs
-
-
-def report(run: Run, bare: Meter, costs: dict[str, float], rss_kib: int,
-           traced: int | None) -> None:
-    print("\ninitialisation (once per process):")
-    for name, seconds in costs.items():
-        print(f"  {name:<42} {seconds:7.3f} s")
-    print(f"\n{'step':<26}{'posts':>9}{'seconds':>10}{'posts/s':>11}{'chars/s':>12}")
-
-    def row(name: str, meter: Meter) -> None:
-        rate = meter.posts / meter.seconds if meter.seconds else 0.0
-        chars = meter.chars / meter.seconds if meter.seconds else 0.0
-        print(f"{name:<26}{meter.posts:>9}{meter.seconds:>10.3f}{rate:>11.0f}{chars:>12.0f}")
-
-    for name, meter in run.meters.items():
-        row(name, meter)
-    posts = run.meters["normalise"]
-    total = Meter(sum(m.seconds for m in run.meters.values()), posts.posts, posts.chars)
-    row("all steps", total)
-    row("bare jieba.lcut", bare)
-    print(f"\nratio all steps / bare jieba.lcut: {total.seconds / bare.seconds:.2f}"
-          "  (budget 1.5)")
-    overhead = total.seconds - run.meters["segment"].seconds
-    print(f"steps other than segment: {overhead / bare.seconds:.2f} of bare jieba time")
-    print(f"languages: {dict(run.langs.most_common())}")
-    print(f"posts per concept: {dict(run.concepts.most_common())}")
-    print(f"tokens: {run.tokens}")
-    print(f"peak RSS: {rss_kib / 1024:.0f} MiB")
-    if traced is not None:
-        print(f"peak Python allocations while streaming (tracemalloc): {traced / 1024:.0f} KiB")
+    ctx = StageContext(spec)
+    ctx.warm_up()
+    costs["StageContext.warm_up (all stage objects)"] = time.perf_counter() - start
+    return ctx, costs
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--posts", type=int, default=100_000)
-    parser.add_argument("--seed", type=int, default=20261124)
+    parser.add_argument("--batch", type=int, default=2000)
+    parser.add_argument("--digest", action="store_true", help="print a digest of all results")
     parser.add_argument("--tracemalloc", type=int, default=0, metavar="N",
                         help="also trace Python allocations while streaming N posts")
     args = parser.parse_args()
     logging.getLogger("jieba").setLevel(logging.WARNING)
+    jieba.setLogLevel(logging.WARNING)
 
-    texts = corpus_texts()
-    seg, kf, costs = init_costs(texts)
-    print(f"{args.posts} posts from {len(texts)} demo corpus texts, seed {args.seed}")
+    users = [u for _, u in _process_bench().corpus_parts()[1]]
+    spec = ContextSpec.from_files(KEY, users)
+    ctx, costs = init_costs(spec)
+    meters = {step: Meter() for step in STEPS}
+    bare = Meter()
+    digest = hashlib.sha256()
+    langs: Counter[str] = Counter()
+    tokens = 0
     gc.collect()
-    run, bare = run_interleaved(synthetic_posts(texts, args.posts, args.seed), seg, kf)
+    for number, records in enumerate(batches(args.posts, args.batch)):
+        texts = [r.raw_text for r in records]
+        if number % 2:
+            bare_jieba(texts, bare)
+            records = run_steps(ctx, records, meters)
+        else:
+            records = run_steps(ctx, records, meters)
+            bare_jieba(texts, bare)
+        for r in records:
+            langs[r.lang] += 1
+            tokens += len(r.tokens)
+            if args.digest:
+                digest.update(json.dumps(result_row(r), ensure_ascii=False,
+                                         sort_keys=True).encode())
     rss_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     traced = None
     if args.tracemalloc:
         tracemalloc.start()
-        stream_steps(synthetic_posts(texts, args.tracemalloc, args.seed + 1), seg, kf)
+        for records in batches(args.tracemalloc, args.batch):
+            run_steps(ctx, records, {step: Meter() for step in STEPS})
         traced = tracemalloc.get_traced_memory()[1]
         tracemalloc.stop()
-    report(run, bare, costs, rss_kib, traced)
+
+    print(f"{bare.posts:,} posts, {bare.chars:,} chars, batches of {args.batch}")
+    print("\ninitialisation (once per process):")
+    for name, seconds in costs.items():
+        print(f"  {name:<44} {seconds:7.3f} s")
+    print(f"\n{'step':<18}{'seconds':>9}{'posts/s':>10}{'chars/s':>12}{'/ bare jieba':>14}")
+
+    def row(name: str, meter: Meter) -> None:
+        rate = meter.posts / meter.seconds if meter.seconds else 0.0
+        chars = meter.chars / meter.seconds if meter.seconds else 0.0
+        print(f"{name:<18}{meter.seconds:>9.2f}{rate:>10.0f}{chars:>12.0f}"
+              f"{meter.seconds / bare.seconds:>13.2f}×")
+
+    for step in STEPS:
+        row(step, meters[step])
+    total = Meter(sum(m.seconds for m in meters.values()), bare.posts, bare.chars)
+    row("all steps", total)
+    row("bare jieba.lcut", bare)
+    other = total.seconds - meters["segment"].seconds
+    print(f"\nall steps / bare jieba.lcut: {total.seconds / bare.seconds:.2f}×; steps other "
+          f"than segment: {other / bare.seconds:.2f}×")
+    print(f"languages: {dict(langs.most_common())}; tokens: {tokens:,}")
+    print(f"peak RSS: {rss_kib / 1024:.0f} MiB")
+    if traced is not None:
+        print(f"peak Python allocations while streaming {args.tracemalloc:,} posts "
+              f"(tracemalloc): {traced / 1024:.0f} KiB")
+    if args.digest:
+        print(f"results digest: {digest.hexdigest()}")
 
 
 if __name__ == "__main__":
