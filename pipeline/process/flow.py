@@ -13,6 +13,7 @@ headers between detection and pseudonymisation of their batch.
 
 from __future__ import annotations
 
+import itertools
 import json
 import logging
 import time
@@ -35,7 +36,7 @@ from pipeline.process.context import PROCESS_VERSION, ContextSpec, key_id, sha25
 from pipeline.process.keywords import keyword_records
 from pipeline.process.language import language_records
 from pipeline.process.normalise import normalise_records
-from pipeline.process.pool import Runner, Step
+from pipeline.process.pool import Runner, Step, lean_gc
 from pipeline.process.records import Batch, PostRecord
 from pipeline.process.register import NameHistory, NewEntry, Register, row_hash
 from pipeline.process.segment import segment_records
@@ -158,45 +159,50 @@ def run_flow_body(store: ArchiveStore, spec: ContextSpec, filters: store_io.Filt
             t0 = time.perf_counter()
             runner.warm_up()
             step_seconds["start"] += time.perf_counter() - t0
-            for number, records in enumerate(store_io.iter_batches(store, filters, batch_size)):
-                t0 = time.perf_counter()
-                rows = store_io.cached(store, (r.post_version_id for r in records), hashes)
-                # A row made before a name became known is reused unless that name occurs.
-                known = {r.post_version_id: rows[r.post_version_id][1] for r in records
-                         if r.post_version_id in rows
-                         and (rows[r.post_version_id][0] == generation
-                              or not history.stale(r, rows[r.post_version_id][0]))}
-                step_seconds["read"] += time.perf_counter() - t0
-                todo = [r for r in records if r.post_version_id not in known]
-                done: list[PostRecord] = []
-                issued: list[NewEntry] = []
-                if todo:
-                    batch = Batch(number, todo)
-                    for name in STEPS:
-                        t0 = time.perf_counter()
-                        chars = _chars(batch, name)
-                        batch = STEP_TASKS[name](batch, runner)
-                        if name == "anonymise":
-                            issued = register.issue(names_to_register(batch.records))
-                            pseudonymise_records(batch.records, pseudonym, placeholders)
-                        step_seconds[name] += time.perf_counter() - t0
-                        step_chars[name] += chars
-                    done = batch.records
+            with lean_gc():
+                batches = store_io.iter_batches(store, filters, batch_size)
+                for number in itertools.count():
+                    t0 = time.perf_counter()
+                    records = next(batches, None)  # read from the store: timed as "read"
+                    if records is None:
+                        break
+                    rows = store_io.cached(store, (r.post_version_id for r in records), hashes)
+                    # A row made before a name became known is reused unless that name occurs.
+                    known = {r.post_version_id: rows[r.post_version_id][1] for r in records
+                             if r.post_version_id in rows
+                             and (rows[r.post_version_id][0] == generation
+                                  or not history.stale(r, rows[r.post_version_id][0]))}
+                    step_seconds["read"] += time.perf_counter() - t0
+                    todo = [r for r in records if r.post_version_id not in known]
+                    done: list[PostRecord] = []
+                    issued: list[NewEntry] = []
+                    if todo:
+                        batch = Batch(number, todo)
+                        for name in STEPS:
+                            t0 = time.perf_counter()
+                            chars = _chars(batch, name)
+                            batch = STEP_TASKS[name](batch, runner)
+                            if name == "anonymise":
+                                issued = register.issue(names_to_register(batch.records))
+                                pseudonymise_records(batch.records, pseudonym, placeholders)
+                            step_seconds[name] += time.perf_counter() - t0
+                            step_chars[name] += chars
+                        done = batch.records
+                    if pending is not None:
+                        pending.result()
+                        pending = None
+                    if writer is not None:
+                        pending = writer.submit(finish_batch, records, known, done, issued)
+                    else:
+                        finish_batch(records, known, done, issued)
                 if pending is not None:
                     pending.result()
                     pending = None
-                if writer is not None:
-                    pending = writer.submit(finish_batch, records, known, done, issued)
-                else:
-                    finish_batch(records, known, done, issued)
-            if pending is not None:
-                pending.result()
-                pending = None
-            t0 = time.perf_counter()
-            subjects = process_subjects(store, runner, register, builder.thread_ids(),
-                                        current_hash, pseudonym, placeholders)
-            builder.add_subjects(subjects)
-            step_seconds["subjects"] += time.perf_counter() - t0
+                t0 = time.perf_counter()
+                subjects = process_subjects(store, runner, register, builder.thread_ids(),
+                                            current_hash, pseudonym, placeholders)
+                builder.add_subjects(subjects)
+                step_seconds["subjects"] += time.perf_counter() - t0
         t0 = time.perf_counter()
         fingerprint = builder.fingerprint()
         existing = store_io.find_complete_snapshot(store, fingerprint)

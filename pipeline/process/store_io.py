@@ -200,13 +200,13 @@ def save_processed(store: ArchiveStore, records: list[PostRecord], settings_hash
         }
         for r in records
     ]
+    # Core insert with RETURNING: one multi-row INSERT per few hundred rows that hands back
+    # the new ids (SQLite >= 3.35, PostgreSQL), instead of the ORM's bulk path plus a SELECT.
+    # Unordered RETURNING is what batches on SQLite; the post version maps the ids back.
+    table = ProcessedPost.__table__
     with store.session() as s:
-        s.execute(insert(ProcessedPost), rows)
         ids = dict(s.execute(
-            select(ProcessedPost.post_version_id, ProcessedPost.id).where(
-                ProcessedPost.post_version_id.in_([r.post_version_id for r in records]),
-                ProcessedPost.settings_hash == settings_hash)
-        ).all())
+            insert(table).returning(table.c.post_version_id, table.c.id), rows).all())
     return {
         r.post_version_id: Outcome(
             ids[r.post_version_id], r.post_version_id, r.thread_id, r.floor, r.lang,
@@ -301,8 +301,8 @@ def start_snapshot(store: ArchiveStore, settings_hash: str, keywords_version: st
 def add_snapshot_posts(store: ArchiveStore, snapshot_id: int, processed_ids: list[int]) -> None:
     if not processed_ids:
         return
-    with store.session() as s:
-        s.execute(insert(SnapshotPost), [
+    with store.session() as s:  # Core insert: no ORM bookkeeping per row
+        s.execute(insert(SnapshotPost.__table__), [
             {"snapshot_id": snapshot_id, "processed_post_id": pid, "kept": False}
             for pid in processed_ids
         ])
