@@ -145,9 +145,18 @@ class TokenView:
     __slots__ = ("_joined", "_latin", "tokens", "unique")
 
     def __init__(self, tokens: Iterable[str]) -> None:
-        self.tokens = [token.lower() for token in tokens]
-        self.unique = frozenset(self.tokens)
+        tokens = list(tokens)
+        joined = _TOKEN_SEP.join(tokens)
         self._joined: str | None = None
+        if joined.lower() == joined:
+            # Segmenter tokens are lower-cased already: one C-level test instead of lowering
+            # each token. No character changes under lower() here, so no token would either.
+            self.tokens = tokens
+            if tokens:
+                self._joined = _TOKEN_SEP + joined + _TOKEN_SEP
+        else:
+            self.tokens = [token.lower() for token in tokens]
+        self.unique = frozenset(self.tokens)
         self._latin: list[str] | None = None
 
     @property
@@ -161,7 +170,7 @@ class TokenView:
     def latin(self) -> list[str]:
         """Distinct tokens starting with a Latin letter or digit (prefix keywords look here)."""
         if self._latin is None:
-            self._latin = [token for token in self.unique if token[0] in _LATIN_FIRST]
+            self._latin = [token for token in self.unique if token[:1] in _LATIN_FIRST]
         return self._latin
 
     def has_phrase(self, parts: Sequence[str]) -> bool:
@@ -171,6 +180,31 @@ class TokenView:
 
     def has_phrase_prefix(self, parts: Sequence[str]) -> bool:
         return _TOKEN_SEP + _TOKEN_SEP.join(parts) in self.joined
+
+
+def _trie_pattern(words: Iterable[str]) -> str:
+    """One regex alternation of `words`, factored as a trie, longest match first.
+
+    `re` then tests one branch per character instead of one per word, and a match at a
+    position is the longest of the words starting there (the greedy "?" tries longer first).
+    """
+    root: dict[str, Any] = {}
+    for word in words:
+        node = root
+        for ch in word:
+            node = node.setdefault(ch, {})
+        node[""] = {}
+
+    def build(node: dict[str, Any]) -> str:
+        branches = [re.escape(ch) + build(child) for ch, child in sorted(node.items()) if ch]
+        if not branches:
+            return ""
+        body = branches[0] if len(branches) == 1 else "(?:" + "|".join(branches) + ")"
+        if "" in node:
+            return "(?:" + body + ")?"
+        return body
+
+    return build(root)
 
 
 # --- concepts and the filter ------------------------------------------------------------------
@@ -221,43 +255,115 @@ class Concept:
 class _Index:
     """Finds the keywords present in a post without trying every keyword on it.
 
-    Text side: keywords are filed under the first character of their probe, and only those
-    filed under a character of the post are tried. Token side: keywords are filed under their
-    first word, looked up for the post's distinct tokens. Set intersections do the filtering
-    at C speed, which keeps a list of hundreds of keywords cheap per post.
+    Text side: one trie regex of every keyword's probe is searched again from each match's
+    start + 1, so it stops at every position where a probe starts, with the longest probe
+    there; the probes that are prefixes of it start there too. A probe's presence is a plain
+    keyword's hit; a patterned (Latin, phrase) keyword then also needs its pattern. Token side:
+    one-word keywords are a set intersection with the post's distinct tokens, phrases are
+    tried only when their first word is a token, and prefix keywords (brand*) are one regex
+    over the joined tokens. Per post that is a few C-level scans, not a Python loop over the
+    keywords.
     """
 
     def __init__(self, keywords: Iterable[Keyword]) -> None:
-        self.by_char: dict[str, list[Keyword]] = {}
-        self.by_token: dict[str, list[Keyword]] = {}
-        # Single-word prefix keywords (brand*) on tokens, filed under their first letter.
-        self.prefixed: dict[str, list[Keyword]] = {}
-        for kw in {kw.source: kw for kw in keywords}.values():
-            if not kw.token_only:
-                self.by_char.setdefault(kw.probe[0], []).append(kw)
-            if kw.prefix and len(kw.parts) == 1:
-                self.prefixed.setdefault(kw.parts[0][0], []).append(kw)
+        unique = list({kw.source: kw for kw in keywords}.values())
+        on_text = [kw for kw in unique if not kw.token_only]
+        probes = sorted({kw.probe for kw in on_text})
+        # For the longest probe matched at a position: the plain keywords it proves present
+        # and the patterned keywords still to test (of every probe that is a prefix of it).
+        self.text_plain: dict[str, frozenset[str]] = {}
+        self.text_patterned: dict[str, tuple[Keyword, ...]] = {}
+        for probe in probes:
+            starts = [kw for kw in on_text if probe.startswith(kw.probe)]
+            self.text_plain[probe] = frozenset(kw.source for kw in starts if kw.pattern is None)
+            patterned = tuple(kw for kw in starts if kw.pattern is not None)
+            if patterned:
+                self.text_patterned[probe] = patterned
+        # Two regexes, Latin-initial and other probes: each has a smaller set of first
+        # characters for `re` to skip to; the pair scans in ~60% of the time of one.
+        self.probe_searches = tuple(
+            re.compile(_trie_pattern(group)).search
+            for group in ([p for p in probes if p[0].isascii()],
+                          [p for p in probes if not p[0].isascii()])
+            if group
+        )
+        self.single: dict[str, set[str]] = {}  # token -> one-word keywords equal to it
+        self.phrases: dict[str, list[Keyword]] = {}  # first word -> phrase keywords
+        self.prefix_words: dict[str, set[str]] = {}  # brand -> {brand*}
+        prefix_words = self.prefix_words
+        for kw in unique:
+            if len(kw.parts) > 1:
+                self.phrases.setdefault(kw.parts[0], []).append(kw)
+            elif kw.prefix:
+                prefix_words.setdefault(kw.parts[0], set()).add(kw.source)
             else:
-                self.by_token.setdefault(kw.parts[0], []).append(kw)
-        self.chars = frozenset(self.by_char)
-        self.first_words = frozenset(self.by_token)
+                self.single.setdefault(kw.parts[0], set()).add(kw.source)
+        self.single_words = frozenset(self.single)
+        self.phrase_words = frozenset(self.phrases)
+        # A token starting with the longest prefix word matched proves every prefix word
+        # that is a prefix of that one.
+        self.prefix_closure = {
+            word: frozenset().union(*(v for w, v in prefix_words.items() if word.startswith(w)))
+            for word in prefix_words
+        }
+        self.prefix_findall = (
+            re.compile(re.escape(_TOKEN_SEP) + "(" + _trie_pattern(prefix_words) + ")").findall
+            if prefix_words else None
+        )
 
     def found(self, lowered: str, tokens: TokenView) -> set[str]:
         hit: set[str] = set()
-        for char in self.chars.intersection(lowered):
-            hit.update(kw.source for kw in self.by_char[char] if kw.in_text(lowered))
-        for word in self.first_words.intersection(tokens.unique):
-            hit.update(
-                kw.source for kw in self.by_token[word]
-                if kw.source not in hit and kw.in_tokens(tokens)
-            )
-        if self.prefixed and tokens.latin:
-            for letter in {token[0] for token in tokens.latin}.intersection(self.prefixed):
-                hit.update(
-                    kw.source for kw in self.prefixed[letter]
-                    if kw.source not in hit and kw.in_tokens(tokens)
-                )
+        patterned: list[tuple[Keyword, ...]] = []
+        for search in self.probe_searches:
+            m = search(lowered)
+            while m is not None:
+                probe = m.group()
+                hit |= self.text_plain[probe]
+                if probe in self.text_patterned:
+                    patterned.append(self.text_patterned[probe])
+                m = search(lowered, m.start() + 1)
+        for group in patterned:
+            for kw in group:
+                if (kw.source not in hit and kw.pattern is not None
+                        and kw.pattern.search(lowered) is not None):
+                    hit.add(kw.source)
+        unique = tokens.unique
+        for word in self.single_words.intersection(unique):
+            hit |= self.single[word]
+        for word in self.phrase_words.intersection(unique):
+            for kw in self.phrases[word]:
+                if kw.source not in hit and kw.in_tokens(tokens):
+                    hit.add(kw.source)
+        if self.prefix_findall is not None and tokens.tokens:
+            joined = tokens.joined
+            if joined.count(_TOKEN_SEP) == len(tokens.tokens) + 1:
+                for word in self.prefix_findall(joined):
+                    hit |= self.prefix_closure[word]
+            else:  # a token holding the separator itself: test the tokens one by one
+                for word, sources in self.prefix_words.items():
+                    if any(token.startswith(word) for token in tokens.latin):
+                        hit |= sources
         return hit
+
+
+_Plan = tuple[str, frozenset[str], frozenset[str] | None, tuple[frozenset[str], ...],
+              frozenset[str], dict[str, int]]
+
+
+def _plan(concept: Concept) -> _Plan:
+    """A concept's rule as sets, for `KeywordFilter.match_post`.
+
+    (name, positive, any, all, not, rank): `positive` holds the sources that can make it match
+    (`not` cannot); `any` is None when the concept has no `any` groups; `rank` orders the
+    matched keywords as `Concept.evaluate` lists them (first occurrence in `any`, then `all`).
+    """
+    order = [kw.source for groups in (concept.any, concept.all) for group in groups
+             for kw in group]
+    rank = {source: i for i, source in reversed(list(enumerate(order)))}
+    any_of = frozenset(kw.source for group in concept.any for kw in group) if concept.any else None
+    all_of = tuple(frozenset(kw.source for kw in group) for group in concept.all)
+    none_of = frozenset(kw.source for group in concept.not_ for kw in group)
+    return concept.name, frozenset(order), any_of, all_of, none_of, rank
 
 
 def _parse_groups(values: Any, where: str) -> Groups:
@@ -315,11 +421,7 @@ class KeywordFilter:
         self.min_posts = min_posts
         self.version = _version(self.concepts, min_posts)
         self._index = _Index(kw for concept in self.concepts for kw in concept.keywords())
-        # Sources of the keywords that can make each concept match (`not` cannot).
-        self._positive = [
-            frozenset(kw.source for groups in (c.any, c.all) for group in groups for kw in group)
-            for c in self.concepts
-        ]
+        self._plans = [_plan(c) for c in self.concepts]
 
     def __repr__(self) -> str:
         return f"KeywordFilter({len(self.concepts)} concepts, version={self.version[:12]})"
@@ -360,12 +462,16 @@ class KeywordFilter:
         if not hit:
             return {}
         matched: dict[str, list[str]] = {}
-        for concept, positive in zip(self.concepts, self._positive, strict=True):
+        # `Concept.evaluate` on sets: the same rule and the same order, without a Python loop
+        # over each concept's keywords.
+        for name, positive, any_of, all_of, none_of, rank in self._plans:
             if positive.isdisjoint(hit):
                 continue
-            found = concept.evaluate(hit)
-            if found:
-                matched[concept.name] = found
+            if any_of is not None and any_of.isdisjoint(hit):
+                continue
+            if not none_of.isdisjoint(hit) or any(g.isdisjoint(hit) for g in all_of):
+                continue
+            matched[name] = sorted(positive.intersection(hit), key=rank.__getitem__)
         return matched
 
     def keep_thread(

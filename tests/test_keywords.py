@@ -130,6 +130,61 @@ def test_index_finds_exactly_what_trying_every_keyword_finds(seg: Segmenter) -> 
         assert kf.match_post(text, tokens) == brute, text
 
 
+def _brute_force(kf: KeywordFilter, text: str, tokens: list[str]) -> dict[str, list[str]]:
+    """What `match_post` must return: every keyword tried on its own, `Concept.evaluate`."""
+    from pipeline.keywords import TokenView
+
+    view = TokenView(tokens)
+    lowered = text.lower()
+    every = {
+        kw.source for concept in kf.concepts for kw in concept.keywords()
+        if kw.in_text(lowered) or kw.in_tokens(view)
+    }
+    return {c.name: found for c in kf.concepts if (found := c.evaluate(every))}
+
+
+# Overlapping and nested keywords (报价|价格|价格战, 人民币升值|升值), prefix chains (cost* and
+# costing*), a phrase whose probe is its second word, all/not rules, shared keywords.
+_TRICKY = {
+    "price": {"any": ["报价", "价格", "价格战", "低价", "price*", "pricing", "cost*", "costing*"]},
+    "fx": {"any": ["人民币升值", "升值", "rmb", "exchange rate*"], "not": ["招聘"]},
+    "brand": {"all": ["品牌|brand*|own brand", "自主|own"], "not": ["代运营"]},
+    "overlap": {"any": ["ab", "ba", "aba", "a b", "=升级", "转型升级", "r&d"]},
+    "phrase": {"any": ["自主 品牌", "raw material*", "=自主 研发"]},
+}
+_PIECES = ["报价", "价格", "战", "人民币", "升值", "品牌", "自主", "own", "brand", "Brand",
+           "BRANDS", "price", "Pricing", "costing", "costs", "cost", "exchange", "rate", "rates",
+           "rmb", "aba", "ab", "b", "a", "转型", "升级", "r&d", "R&D", "raw", "materials", "招聘",
+           "代运营", " ", "，", "\n", "x", "1"]
+
+
+def test_fast_index_matches_brute_force_on_overlaps_and_prefixes() -> None:
+    import random
+
+    kf = make(_TRICKY)
+    rng = random.Random(7)
+    texts = ["报价格战", "人民币升值了", "abab", "a b a", "ownbrand", "own  brand", "OWN Brand",
+             "costingcost", "转型升级", "R&D", "xr&d", "价格价格战报价", ""]
+    for _ in range(400):
+        texts.append("".join(rng.choice(_PIECES) for _ in range(rng.randint(0, 12))))
+    for text in texts:
+        # Tokens as the segmenter gives them, upper-case ones (the per-token lowering path)
+        # and random ones that are not in the text at all.
+        pieces = [w for w in text.split() if w]
+        for tokens in (pieces, [w.lower() for w in pieces],
+                       [rng.choice(_PIECES).strip() or "x" for _ in range(rng.randint(0, 6))]):
+            assert kf.match_post(text, tokens) == _brute_force(kf, text, tokens), (text, tokens)
+
+
+def test_fast_index_edge_tokens() -> None:
+    kf = make(_TRICKY)
+    for tokens in (["cost\x1fx"], ["a\x1fcosting"], ["", "price"], ["COSTING", "Pricing"],
+                   ["自主", "品牌"], ["自主", "研发"], ["raw", "materials"], ["ΑΣ", "σ"]):
+        assert kf.match_post("", tokens) == _brute_force(kf, "", tokens), tokens
+    assert kf.match_post("", ["COSTING"]) == {"price": ["cost*", "costing*"]}
+    assert kf.match_post("报价格战", []) == {"price": ["报价", "价格", "价格战"]}
+
+
 def test_empty_and_one_megabyte_posts() -> None:
     kf = KeywordFilter.from_toml()
     assert kf.match_post("", []) == {}
