@@ -309,6 +309,80 @@ def test_no_false_positives(text: str) -> None:
     assert found(text) == []
 
 
+# --- fast paths: the same spans as the general path ----------------------------------------
+
+# Pieces that put every detail type next to its look-alikes: cues with and without colons,
+# separators, +86 and (0755), full-width digits, letters and punctuation, dotless/long letters
+# that (?i) matches, names and titles, usernames, quote headers.
+_PIECES = (
+    "微信", "微 信", "vx", "VX：", "V信 ", "wx:", "weixin ", "WeChat: ", "微：", "v:", "wxid_",
+    "威信", "薇信：", "QQ", "qq ", "QQ号：", "扣扣 ", "企鹅号", "Q：", "Q3 ", "电话", "tel",
+    "Tel.", "座机", "传真：", "+86", "+86 ", "0086 ", "86-", "(+86)", "（+86）", "(0755)",
+    "（021）", "0755-", "转", "ext.", "#", "订单号", "单号 ", "PO ", "tracking ", "no.",
+    "13812345678", "138 1234 5678", "138-1234-5678", "1381234", "5678", "２０２４", "１３８",
+    "１２３４５６７８", "440305198503121236", "6222021234567890128", "6222 0212 3456 7890 128",
+    "4111111111111111", "83123456", "12345", "2.35", "3000", "@", "＠", "@all", "@东莞老王你好",
+    "sales@", "abc", "example.com", "qq.com", "shop1.taobao.com", "alibaba.com", ".com.cn",
+    "www.", "ｗｗｗ．", "http://", "HTTPS://", "httſ://", "ſhop", ".ınfo", "K", "/path",
+    "联系人：", "联系一下", "找", "问下", "加", "我是", "户名", "本人", "attn ", "Attn: ",
+    "contact person ", "Mr. ", "Mrs. ", "Smith", "John Lee", "王伟", "李强", "欧阳", "司马",
+    "宁波", "黄金", "马上", "陈杰的", "方法", "王", "总", "经理", "老板", "总价", "工作", "工",
+    "姐", "哥们", "董", "總經理", "聯繫人：", "原帖由 老王 于 2024-3-2 08:18 发表",
+    "小李 发表于 3 天前", "回复 #3楼 阿强 的帖子", "本帖最后由 王五 于 2024 编辑", "东莞老王",
+    "leo", "Leonard", "ＡＢＣ", " ", "  ", "\t", "\n", "\u3000", "，", "。", "：", "？", "；",
+    "-", ".", "x", "9",
+)
+_NAMES = ("东莞老王", "leo", "ABC", "王", "A", "阿强", "Grace_export", "外贸菜鸟2015")
+
+
+def _tricky_texts(count: int, seed: int = 11) -> list[str]:
+    rng = random.Random(seed)
+    full_width = {c: chr(c + 0xFEE0) for c in range(0x21, 0x7F)}
+    texts = []
+    for _ in range(count):
+        text = "".join(rng.choice(_PIECES) for _ in range(rng.randint(1, 9)))
+        if rng.random() < 0.15:
+            text = text.translate(full_width)
+        texts.append(text)
+    return texts
+
+
+def test_prefilters_and_fast_fold_give_the_general_paths_spans() -> None:
+    from pipeline.anonymise.detect import Detector, default_detector
+
+    fast = default_detector()
+    general = Detector(fast.rules, fast.lexicon, prefilter=False)
+    names = compile_known_names(_NAMES)
+    for text in _tricky_texts(3000):
+        assert fast.find(text, names) == general.find(text, names), text
+
+
+def test_fold_is_translate() -> None:
+    from pipeline.anonymise.detect import _FOLD, _fold
+
+    rng = random.Random(3)
+    alphabet = "ａＺ０９：？；！＠．\u3000 abc中文，。" + "".join(map(chr, range(0xFF01, 0xFF60)))
+    for _ in range(500):
+        text = "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 30)))
+        assert _fold(text) == text.translate(_FOLD)
+
+
+def test_literal_trie_is_the_flat_longest_first_alternation() -> None:
+    import re
+
+    from pipeline.anonymise.detect import _literal_trie
+
+    rng = random.Random(5)
+    words = {"总": "(?![价额])", "总经理": "", "总监": "", "经理": "", "工": "(?![作资])",
+             "工程师": "", "老板": "", "老板娘": "", "a": "", "ab": "(?!c)", "abc": ""}
+    flat = re.compile("(?:" + "|".join(
+        re.escape(w) + words[w] for w in sorted(words, key=len, reverse=True)) + ")x?")
+    trie = re.compile("(?:" + _literal_trie(words) + ")x?")
+    for _ in range(2000):
+        text = "".join(rng.choices("总经理监工程师作老板娘价abcx", k=rng.randint(0, 12)))
+        assert [m.span() for m in flat.finditer(text)] == [m.span() for m in trie.finditer(text)]
+
+
 # --- overlaps --------------------------------------------------------------------------------
 
 
