@@ -78,9 +78,22 @@ _STRAY_ZWJ = re.compile(f"(?<!{_EMOJI})\u200d|\u200d(?!{_EMOJI})")
 
 _LINE_BREAKS = re.compile("\r\n?|[\x0b\x0c\x85\u2028\u2029]")
 # Horizontal white space of any kind (tab, NBSP, en/em spaces, narrow NBSP, ideographic space).
-_HSPACE = re.compile("[ \t\u00a0\u1680\u2000-\u200a\u202f\u205f\u3000]+")
-_LINE_EDGES = re.compile(" ?\n ?")
+_HS = "[ \t\u00a0\u1680\u2000-\u200a\u202f\u205f\u3000]"
+# The runs of horizontal white space that become one space, except a single space already:
+# replacing it would change nothing, and leaving it is much faster in Latin text. Written to
+# start with a character class so that `re` skips ahead at C speed.
+_HSPACE_CHANGE = re.compile(f"{_HS}(?:(?<=[^ ]){_HS}*|{_HS}+)")
 _BLANK_RUNS = re.compile("\n{3,}")
+# Every character `normalise` removes or replaces other than by tidying runs of spaces: the
+# classes of `_LINE_BREAKS`, `_INVISIBLE`, the zero-width joiner, `_WIDTH` and `_HSPACE`
+# except the plain space.
+_NORMALISE_WORK = re.compile(
+    "[\r\x0b\x0c\x85\u2028\u2029\u200d"
+    + _INVISIBLE.pattern[1:-1]
+    + "".join(re.escape(chr(c)) for c in sorted(_WIDTH))
+    + _HS[2:-1]
+    + "]"
+)
 
 
 def normalise(text: str, *, to_simplified: bool = False) -> str:
@@ -91,6 +104,8 @@ def normalise(text: str, *, to_simplified: bool = False) -> str:
     """
     if not text:
         return ""
+    if _is_normal(text):
+        return t2s(text) if to_simplified else text
     text = _LINE_BREAKS.sub("\n", text)
     text = _INVISIBLE.sub("", text)
     if "\u200d" in text:
@@ -101,10 +116,34 @@ def normalise(text: str, *, to_simplified: bool = False) -> str:
     return t2s(text) if to_simplified else text
 
 
+def _is_normal(text: str) -> bool:
+    """Whether `normalise` would give `text` back unchanged (most posts, once tidied).
+
+    Nothing for the substitutions to find, no white space for `tidy_whitespace` to change
+    (no runs, none at a line's or the text's edge, no run of blank lines), and NFC already.
+    """
+    return (
+        _NORMALISE_WORK.search(text) is None
+        and "  " not in text
+        and " \n" not in text
+        and "\n " not in text
+        and "\n\n\n" not in text
+        and not text[0].isspace()
+        and not text[-1].isspace()
+        and unicodedata.is_normalized("NFC", text)
+    )
+
+
 def tidy_whitespace(text: str) -> str:
     """Collapse white space within lines, strip lines, keep at most one blank line in a row."""
-    text = _LINE_EDGES.sub("\n", _HSPACE.sub(" ", text))
-    return _BLANK_RUNS.sub("\n\n", text).strip()
+    text = _HSPACE_CHANGE.sub(" ", text)
+    # No two spaces are adjacent now, so stripping the lines (removing " ?\n ?") is removing
+    # the single spaces next to a line break: two `str.replace`, much faster than a regex.
+    if " \n" in text or "\n " in text:
+        text = text.replace(" \n", "\n").replace("\n ", "\n")
+    if "\n\n\n" in text:
+        text = _BLANK_RUNS.sub("\n\n", text)
+    return text.strip()
 
 
 # --- Traditional → Simplified -----------------------------------------------------------------
@@ -249,9 +288,67 @@ def _parse_fragment(html: str) -> etree._Element | None:
         return None
     html = _CONTROL.sub("", _XML_DECLARATION.sub("", html, count=1))
     try:
-        return lxml_html.fragment_fromstring(html, create_parent="div")
+        return _fragment(html)
     except (etree.ParserError, ValueError):
         return None
+
+
+# lxml.html's own parser settings, without its element-class lookup: that lookup is a Python
+# call for every element lxml hands to Python, a third of the parsing time. Plain elements
+# need `_drop_tree` and `_text_content` below instead of the HtmlElement methods.
+_PARSER = etree.HTMLParser()
+_FULL_HTML = re.compile(r"^\s*<(?:html|!doctype)", re.IGNORECASE)
+_STRING_VALUE = etree.XPath("string()", smart_strings=False)
+
+
+def _fragment(html: str) -> etree._Element:
+    """`lxml.html.fragment_fromstring(html, create_parent="div")`, on `_PARSER`.
+
+    The same steps as lxml 6 (wrap in html/body, parse, the body's children in a div); a
+    document lxml.html would treat differently (a full page, not exactly one body) goes to
+    lxml.html itself.
+    """
+    if _FULL_HTML.match(html):
+        return lxml_html.fragment_fromstring(html, create_parent="div")
+    document = etree.fromstring(f"<html><body>{html}</body></html>", _PARSER)
+    if document is None:
+        raise etree.ParserError("Document is empty")
+    bodies = [child for child in document if child.tag == "body"]
+    if document.tag != "html" or len(bodies) != 1:
+        return lxml_html.fragment_fromstring(html, create_parent="div")
+    # The body itself becomes the div, as a new div holding its children would be (moving
+    # the children to a new element costs more than this): no attributes, no tail, and
+    # leading text only if it is more than white space. Nothing reads the root's parent.
+    root = bodies[0]
+    root.tag = "div"
+    if len(root.attrib):
+        root.attrib.clear()
+    root.tail = None
+    text = root.text
+    if text is not None:
+        # Set again as lxml.html sets it on its new div: text with a control character
+        # (from an entity such as &#1;) raises ValueError there, so it must here.
+        root.text = text if text.strip() else None
+    return root
+
+
+def _drop_tree(element: etree._Element) -> None:
+    """`HtmlElement.drop_tree`: remove `element`, keeping its tail (the words after it)."""
+    parent = element.getparent()
+    assert parent is not None
+    tail = element.tail
+    if tail:
+        previous = element.getprevious()
+        if previous is None:
+            parent.text = (parent.text or "") + tail
+        else:
+            previous.tail = (previous.tail or "") + tail
+    parent.remove(element)
+
+
+def _text_content(element: etree._Element) -> str:
+    """`HtmlElement.text_content`: all text inside `element`."""
+    return _STRING_VALUE(element)
 
 
 def _classes(element: etree._Element) -> frozenset[str]:
@@ -259,28 +356,27 @@ def _classes(element: etree._Element) -> frozenset[str]:
     return frozenset(value.split()) if value else frozenset()
 
 
-def _is_noise(element: etree._Element) -> bool:
-    tag = element.tag
-    if not isinstance(tag, str):
-        return True  # comments and processing instructions
-    if tag in _DROP_TAGS:
-        return True
-    classes = _classes(element)
-    if "jammer" in classes or classes & _NOISE_CLASSES:
-        return True
-    style = element.get("style")
+def _hidden(style: str | None) -> bool:
     return bool(style) and _HIDDEN_STYLE.search(style.replace(" ", "").lower()) is not None
 
 
 def _drop_noise(root: etree._Element) -> None:
     """Remove noise in place, and resolve Discuz 4/5 header + body blocks (see `_mark_block`)."""
-    for element in list(root.iter()):
-        if element is root:
+    for element in list(root.iter())[1:]:  # the root comes first and stays
+        # `_is_noise` inlined: an element without class and style (most) takes two lookups.
+        tag = element.tag
+        if not isinstance(tag, str) or tag in _DROP_TAGS:
+            _drop_tree(element)  # keeps the tail: the words after the noise are real
             continue
-        if _is_noise(element):
-            element.drop_tree()  # keeps the tail: the words after the noise are real
-        elif element.tag == "div" and _classes(element) & _BLOCK_HEADER_CLASSES:
+        value = element.get("class")
+        classes = frozenset(value.split()) if value else _NO_CLASSES
+        if "jammer" in classes or classes & _NOISE_CLASSES or _hidden(element.get("style")):
+            _drop_tree(element)
+        elif tag == "div" and classes & _BLOCK_HEADER_CLASSES:
             _mark_block(element)
+
+
+_NO_CLASSES: frozenset[str] = frozenset()
 
 
 def _mark_block(header: etree._Element) -> None:
@@ -289,7 +385,7 @@ def _mark_block(header: etree._Element) -> None:
     (FOB-style templates). The header is dropped and the body marked as a quote or as code.
     A `smalltxt` div that is not such a header (post footers use the class too) is left alone.
     """
-    label = header.text_content()
+    label = _text_content(header)
     body = header.getnext()
     if _CODE_HEADER.search(label):
         if body is not None:
@@ -299,43 +395,55 @@ def _mark_block(header: etree._Element) -> None:
             body.set(_QUOTE_MARK, "1")
     elif "msgheader" not in _classes(header):
         return
-    header.drop_tree()
+    _drop_tree(header)
 
 
-def _is_quote(element: etree._Element) -> bool:
-    if element.tag == "blockquote" or element.get(_QUOTE_MARK) is not None:
+def _is_quote(element: etree._Element, tag: object = None) -> bool:
+    """Whether `element` is a quote (`tag`: its tag, when the caller has it already)."""
+    if tag is None:
+        tag = element.tag
+    if tag == "blockquote" or element.get(_QUOTE_MARK) is not None:
         return True
-    return (
-        element.tag == "div"
-        and bool(_classes(element) & _QUOTE_CLASSES)
-        and element.get(_CODE_MARK) is None
-    )
+    return tag == "div" and bool(_classes(element) & _QUOTE_CLASSES) and element.get(
+        _CODE_MARK) is None
+
+
+def _html_space(text: str) -> str:
+    # Most pieces of a Chinese post have no run of spaces and no tab or line break (those are
+    # not printable), and the substitution would give them back unchanged.
+    if text.isprintable() and "  " not in text:
+        return text
+    return _HTML_SPACE.sub(" ", text)
 
 
 def _text_of(root: etree._Element, on_quote: Callable[[str], None] | None) -> str:
     """Text of `root`; each quote inside is passed to `on_quote` (or skipped) and left out."""
     parts: list[str] = []
+    append = parts.append
     walker = etree.iterwalk(root, events=("start", "end"))
     for event, element in walker:
+        tag = element.tag
         if event == "start":
-            if _is_quote(element) and not _same_quote(root, element):
+            if _is_quote(element, tag) and not _same_quote(root, element):
                 if on_quote is not None:
                     on_quote(_quote_text(element))
                 walker.skip_subtree()  # its end event still comes: the tail is kept below
                 continue
-            if element.tag == "br":
-                parts.append("\n")
-            elif element.tag in _BLOCK_TAGS:
-                parts.append(_SOFT_BREAK)
-            if element.text:
-                parts.append(_HTML_SPACE.sub(" ", element.text))
+            if tag == "br":
+                append("\n")
+            elif tag in _BLOCK_TAGS:
+                append(_SOFT_BREAK)
+            text = element.text
+            if text:
+                append(_html_space(text))
         else:
             if element is root:
                 break
-            if element.tag in _BLOCK_TAGS or _is_quote(element):
-                parts.append(_SOFT_BREAK)
-            if element.tail:
-                parts.append(_HTML_SPACE.sub(" ", element.tail))
+            if tag in _BLOCK_TAGS or _is_quote(element, tag):
+                append(_SOFT_BREAK)
+            tail = element.tail
+            if tail:
+                append(_html_space(tail))
     return tidy_whitespace(_SOFT_BREAKS.sub("\n", "".join(parts)))
 
 

@@ -239,3 +239,98 @@ def test_demo_forum_bodies_give_back_the_corpus_text(markup: str) -> None:
         assert own == tidy_whitespace(post["text"]), html
         expected = [tidy_whitespace(post["quote"]["text"])] if post["quote"] else []
         assert quotes == expected, html
+
+
+# --- fast paths give what the general path gives -----------------------------------------------
+
+_WHITE = list(" \t\n\r\x0b\x0c\x1c\x85\u2028\u3000\u00a0\u2002\u202f\u200b\u200d\u00ad")
+_CHARS = _WHITE + list("ab中文後來ＯＥＭ３，。！👍❤\ufe0f\u0301é") + ["e\u0301", "\uf900"]
+
+
+def _fuzz_texts(count: int, seed: int) -> list[str]:
+    rng = random.Random(seed)
+    return ["".join(rng.choice(_CHARS) for _ in range(rng.randint(0, 14))) for _ in range(count)]
+
+
+_HTML_PIECES = [
+    "<p>", "</p>", "<br>", "<br/>", "<div class='quote'>", "<blockquote>", "</blockquote>",
+    "</div>", "<div class='msgheader'>QUOTE:</div>", "<div class='msgheader'>CODE:</div>",
+    "<div class='msgborder'>", "<div class='smalltxt'>引用:</div>", "<div class='smalltxt'>x</div>",
+    "<div class='altbg2'>", "<font class='jammer'>", "</font>", "<span style='display:none'>",
+    "</span>", "<!-- c -->", "<?pi x?>", "<script>x</script>", "<i class='pstatus'>本帖</i>",
+    "&nbsp;", "&amp;", "&#1;", "&#0;", "&#x85;", " ", "  ", "\n", "\t", "\r\n", "\u3000", "文字",
+    "OEM", "３０００", "\u200b", "👍", "<table><tr><td>", "</td><td>", "</table>", "<b>", "</b>",
+    "东莞老王 发表于 2024-3-2 08:18", "<html>", "<body class='quote'>", "</body>", "<head>",
+    "<?xml version='1.0'?>", "\x01", "<h5>引用:</h5>", "<p class='sign a'>", "。", "<div>",
+]
+
+
+def _fuzz_html(count: int, seed: int) -> list[str]:
+    rng = random.Random(seed)
+    pages = []
+    for _ in range(count):
+        html = "".join(rng.choice(_HTML_PIECES) for _ in range(rng.randint(0, 20)))
+        pages.append(rng.choice(["", "", "", " ", "<!DOCTYPE html>", "<html>"]) + html)
+    return pages
+
+
+def _outcome(function, *args):  # noqa: ANN001, ANN202 - result or the exception's type
+    try:
+        return function(*args)
+    except Exception as exc:  # noqa: BLE001 - the general path's failures must be the same
+        return type(exc)
+
+
+def test_tidy_whitespace_equals_the_regex_formulation() -> None:
+    import re
+
+    hspace = re.compile("[ \t\u00a0\u1680\u2000-\u200a\u202f\u205f\u3000]+")
+    edges, blanks = re.compile(" ?\n ?"), re.compile("\n{3,}")
+    for text in _fuzz_texts(20_000, seed=1):
+        expected = blanks.sub("\n\n", edges.sub("\n", hspace.sub(" ", text))).strip()
+        assert tidy_whitespace(text) == expected, repr(text)
+
+
+def test_normal_text_fast_path_equals_the_general_path(monkeypatch: pytest.MonkeyPatch) -> None:
+    from pipeline import normalise as module
+
+    texts = _fuzz_texts(20_000, seed=2) + [
+        "我们做OEM的，MOQ 3000", "第一行\n\n第二行", "a b\nc", "後來 👍", "e\u0301", "\uf900"]
+    fast = [normalise(text) for text in texts]
+    assert any(module._is_normal(text) for text in texts if text)
+    monkeypatch.setattr(module, "_is_normal", lambda text: False)
+    for text, result in zip(texts, fast, strict=True):
+        assert normalise(text) == result, repr(text)
+
+
+def test_html_space_shortcut_equals_the_substitution() -> None:
+    from pipeline import normalise as module
+
+    for text in _fuzz_texts(20_000, seed=3):
+        assert module._html_space(text) == module._HTML_SPACE.sub(" ", text), repr(text)
+
+
+def test_own_parse_equals_lxml_html_fragment_fromstring(monkeypatch: pytest.MonkeyPatch) -> None:
+    from lxml import etree
+    from lxml import html as lxml_html
+
+    from pipeline import normalise as module
+
+    def general(html: str) -> etree._Element:
+        return lxml_html.fragment_fromstring(html, create_parent="div")
+
+    pages = _fuzz_html(5_000, seed=4) + [X3_POST, "&#1;x", "<p>&#1;</p>", " <p>x</p>",
+                                          "<html><head></head></html>", "<!doctype html>",
+                                          "<html><body a=1>x</body><body>y</body></html>"]
+    for html in pages:
+        ours, theirs = _outcome(module._fragment, html), _outcome(general, html)
+        if isinstance(theirs, type):
+            assert ours is theirs, html
+        else:
+            assert (ours.tag, dict(ours.attrib), ours.text, ours.tail) == (
+                theirs.tag, dict(theirs.attrib), theirs.text, theirs.tail), html
+            assert [etree.tostring(child) for child in ours] == [
+                etree.tostring(child) for child in theirs], html
+    fast = [_outcome(html_to_text, html) for html in pages]
+    monkeypatch.setattr(module, "_fragment", general)
+    assert [_outcome(html_to_text, html) for html in pages] == fast
