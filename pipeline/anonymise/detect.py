@@ -611,7 +611,9 @@ class Detector:
     def find(self, text: str, names: Iterable[str] | KnownNames = ()) -> list[Span]:
         folded = _fold(text)
         matcher = compile_known_names(names)
-        candidates = list(self._candidates(folded, matcher))
+        candidates = self._candidates(folded, matcher)
+        if not candidates:
+            return []  # most texts
         # Values come from the original text; a known username keeps its canonical spelling
         # (the pseudonym is keyed on it) even where it was typed in full-width letters.
         return [
@@ -621,14 +623,19 @@ class Detector:
             for s in resolve_overlaps(candidates)
         ]
 
-    def _candidates(self, text: str, names: KnownNames) -> Iterator[Span]:
+    def _candidates(self, text: str, names: KnownNames) -> list[Span]:
+        # A list, and a family's generator only where its prefilter passes: most texts hold
+        # no detail, and per-text overhead is then a good part of the cost.
+        found: list[Span] = []
         if not self.prefilter or _NUMBER_GATE.search(text):
-            yield from self._numbers(text)
+            found += self._numbers(text)
         if "." in text or "@" in text:
-            yield from self._addresses(text)
-        yield from self._handles(text)
-        yield from self._names(text)
-        yield from self._usernames(text, names)
+            found += self._addresses(text)
+        if not self.prefilter or "wxid_" in text or self._re.wechat_gate.search(text):
+            found += self._handles(text)
+        found += self._names(text)
+        found += self._usernames(text, names)
+        return found
 
     # numbers ---------------------------------------------------------------------------------
 
@@ -794,7 +801,10 @@ def resolve_overlaps(spans: Iterable[Span]) -> list[Span]:
     with a phone number inside, and "https://shop1.taobao.com" is one URL, not a URL and a
     domain. Returned in text order.
     """
-    order = sorted(set(spans), key=lambda s: (s.start - s.end, _PRIORITY.get(s.type, 99), s.start))
+    spans = set(spans)
+    if len(spans) <= 1:
+        return list(spans)
+    order = sorted(spans, key=lambda s: (s.start - s.end, _PRIORITY.get(s.type, 99), s.start))
     starts: list[int] = []
     kept: list[Span] = []
     for span in order:

@@ -13,7 +13,6 @@ the register's codes. `anonymise_records` runs both with the context's own `Pseu
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
 
 from pipeline.anonymise import USERNAME, Span, apply_spans
@@ -22,6 +21,8 @@ from pipeline.process.records import PostRecord
 
 
 def _cut(text: str, spans: list[Span]) -> str:
+    if not spans:
+        return text  # most posts
     out: list[str] = []
     pos = 0
     for span in spans:
@@ -55,21 +56,29 @@ def names_to_register(records: Iterable[PostRecord]) -> set[str]:
 def pseudonymise_records(records: list[PostRecord], pseudonym: Callable[[str], str],
                          placeholders: Mapping[str, str]) -> list[PostRecord]:
     for record in records:
-        counts: Counter[str] = Counter()
-        done = apply_spans(record.own, record.spans, pseudonym, placeholders)
-        counts.update(done.counts)
-        record.text = done.text
+        # Most posts hold no detail and quote no one: nothing to cut for them.
+        counts: dict[str, int] = {}
+        if record.spans:
+            done = apply_spans(record.own, record.spans, pseudonym, placeholders)
+            counts.update(done.counts)
+            record.text = done.text
+        else:
+            record.text = record.own
         record.anon_quotes = []
         for (author, excerpt), spans in zip(record.quotes, record.quote_spans, strict=True):
-            quoted = apply_spans(excerpt, spans, pseudonym, placeholders)
-            counts.update(quoted.counts)
+            text = excerpt
+            if spans:
+                quoted = apply_spans(excerpt, spans, pseudonym, placeholders)
+                for kind, count in quoted.counts.items():
+                    counts[kind] = counts.get(kind, 0) + count
+                text = quoted.text
             if author:
-                counts[USERNAME] += 1  # the quote header's name
+                counts[USERNAME] = counts.get(USERNAME, 0) + 1  # the quote header's name
             record.anon_quotes.append(
-                {"author": pseudonym(author) if author else None, "text": quoted.text}
+                {"author": pseudonym(author) if author else None, "text": text}
             )
         record.author_pseudonym = pseudonym(record.author) if record.author else None
-        record.replacements = dict(sorted(counts.items()))
+        record.replacements = dict(sorted(counts.items())) if counts else {}
         record.spans, record.quote_spans = [], []  # they hold the detected values
     return records
 
