@@ -212,19 +212,21 @@ class Segmenter:
     def tokens(self, text: str) -> list[str]:
         """Content tokens of `text` (give it normalised text), in order, lower-cased."""
         stopwords, terms = self.stopwords, self._terms
+        has_letter = _HAS_LETTER.search
         out: list[str] = []
+        append = out.append  # bound once: this loop runs for every token of the corpus
         for token in self.raw_tokens(text):
             # Fast path first: most tokens are words of one script (Han or Latin letters).
-            if not token.isalpha():
-                if not _HAS_LETTER.search(token):
+            if token.isalpha():
+                token = token.lower()
+            else:
+                if not has_letter(token):
                     continue  # white space, punctuation, numbers, emoji and other symbols
                 token = token.lower()
                 if token.isascii() and token not in terms:
                     # MOQ3000pcs, 2pcs, a-b: keep the letter runs as words.
                     out += (w for w in _ASCII_LETTERS.findall(token) if w not in stopwords)
                     continue
-            else:
-                token = token.lower()
             if token not in stopwords:
-                out.append(token)
+                append(token)
         return out
