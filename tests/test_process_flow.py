@@ -540,3 +540,43 @@ def test_thread_subjects_are_normalised_and_anonymised(tmp_path: Path, prefect_e
     assert subject == f"{wang} 求购贴牌，手机[手机] 找{li}"
     assert author_code == wang
     assert new_subjects == {tid: (f"新标题 @{li}", wang)}
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
+def test_batches_read_quotes_back_on_both_databases(backend: str, tmp_path: Path,
+                                                    request: pytest.FixtureRequest) -> None:
+    """The quotes column is read as text and decoded only when a post quotes somebody."""
+    from pipeline.process.store_io import Filters, iter_batches
+    from pipeline.store.archive import make_engine
+    from pipeline.store.models import Base
+    from spiders.parsers.model import QuoteRef
+
+    if backend == "postgresql":
+        url = request.getfixturevalue("postgres_url")
+        engine = make_engine(url)
+        Base.metadata.drop_all(engine)
+        engine.dispose()
+    else:
+        url = f"sqlite:///{tmp_path / 'q.sqlite'}"
+    store = ArchiveStore(url)
+    try:
+        site = store.ensure_site("s", "http://127.0.0.1/", 8, 10)
+        store.ensure_board(site, 2, "b", None)
+        quote = QuoteRef(pid=11, author="会员11", time_raw="2024-5-1 08:01", time=None,
+                         text="贴牌利润低")
+        posts = [ParsedPost(pid=10 + n, floor=n, floor_label=None, author=f"会员{10 + n}",
+                            author_uid=n, time=datetime(2024, 5, 1, 8, n, tzinfo=UTC),
+                            time_raw="", time_method=TimeMethod.ABSOLUTE, text=f"第{n}楼",
+                            html=f"<p>第{n}楼</p>", quotes=[quote] if n == 2 else [])
+                 for n in (1, 2)]
+        store.save_thread_page(site, ThreadPage(tid=1, fid=2, subject="s", page=1,
+                                                last_page=1, generation=Generation.X3,
+                                                posts=posts), None, 2)
+        records = [r for batch in iter_batches(store, Filters(), 10) for r in batch]
+    finally:
+        store.close()
+    assert [r.floor for r in records] == [1, 2]
+    assert records[0].raw_quotes == []
+    assert len(records[1].raw_quotes) == 1
+    assert records[1].raw_quotes[0]["author"] == "会员11"
+    assert records[1].raw_quotes[0]["text"] == "贴牌利润低"
