@@ -314,13 +314,14 @@ class _Index:
     def found(self, lowered: str, tokens: TokenView) -> set[str]:
         hit: set[str] = set()
         patterned: list[tuple[Keyword, ...]] = []
+        text_plain, text_patterned = self.text_plain, self.text_patterned
         for search in self.probe_searches:
             m = search(lowered)
             while m is not None:
                 probe = m.group()
-                hit |= self.text_plain[probe]
-                if probe in self.text_patterned:
-                    patterned.append(self.text_patterned[probe])
+                hit |= text_plain[probe]
+                if probe in text_patterned:
+                    patterned.append(text_patterned[probe])
                 m = search(lowered, m.start() + 1)
         for group in patterned:
             for kw in group:
@@ -346,6 +347,7 @@ class _Index:
         return hit
 
 
+_MATCHED_CACHE = 4096  # distinct hit sets remembered by a `KeywordFilter`
 _Plan = tuple[str, frozenset[str], frozenset[str] | None, tuple[frozenset[str], ...],
               frozenset[str], dict[str, int]]
 
@@ -422,6 +424,9 @@ class KeywordFilter:
         self.version = _version(self.concepts, min_posts)
         self._index = _Index(kw for concept in self.concepts for kw in concept.keywords())
         self._plans = [_plan(c) for c in self.concepts]
+        # The concepts matched by a set of hits, by set: posts share a few hit sets (价格,
+        # 价格+质量 ...), and the rules are then evaluated once per set, not once per post.
+        self._matched: dict[frozenset[str], dict[str, list[str]]] = {}
 
     def __repr__(self) -> str:
         return f"KeywordFilter({len(self.concepts)} concepts, version={self.version[:12]})"
@@ -461,6 +466,16 @@ class KeywordFilter:
         hit = self._index.found(text.lower(), TokenView(tokens))
         if not hit:
             return {}
+        key = frozenset(hit)
+        matched = self._matched.get(key)
+        if matched is None:
+            if len(self._matched) >= _MATCHED_CACHE:
+                self._matched.clear()
+            matched = self._matched[key] = self._evaluate(hit)
+        # Fresh lists: callers own what they get.
+        return {concept: list(keywords) for concept, keywords in matched.items()}
+
+    def _evaluate(self, hit: Set[str]) -> dict[str, list[str]]:
         matched: dict[str, list[str]] = {}
         # `Concept.evaluate` on sets: the same rule and the same order, without a Python loop
         # over each concept's keywords.

@@ -467,6 +467,10 @@ _HEADERS = (
     r"回[复復覆]\s*(?:#?[0-9]+#?\s*[楼樓]?\s*)?(?P<v>\S+?)\s*的帖子",
 )
 _HEADER_GATE = re.compile(r"[发發]表|由|帖子")
+# The literal text each header pattern holds (all hold 表 or 帖): substring tests are far
+# cheaper than the gate regex above (its [发發] branch leaves `re` no first characters to
+# skip to), and each pattern runs only on text holding its own.
+_HEADER_LITERALS = (("表于 ", "表於 "), ("原帖由",), ("本帖最",), ("的帖子",))
 _HAN = "\u4e00-\u9fff"
 # Prefilters: each states what any match of some patterns must contain, so that a text
 # without it skips them (`Detector(prefilter=False)` runs every pattern, for the tests).
@@ -788,10 +792,16 @@ class Detector:
                 value = m.group("v")
                 if end is None and not _PRICE_AT.match(value) and value.lower() not in _TO_ALL:
                     yield Span(start, m.end("v"), USERNAME, value)
-        if _HEADER_GATE.search(text):
-            for pattern in self._re.headers:
-                for m in pattern.finditer(text):
-                    yield Span(m.start("v"), m.end("v"), USERNAME, m.group("v"))
+        headers: Iterable[re.Pattern[str]] = ()
+        if not self.prefilter:
+            headers = self._re.headers if _HEADER_GATE.search(text) else ()
+        elif "帖" in text or "表" in text:
+            headers = [pattern for pattern, literals in zip(self._re.headers, _HEADER_LITERALS,
+                                                            strict=True)
+                       if any(literal in text for literal in literals)]
+        for pattern in headers:
+            for m in pattern.finditer(text):
+                yield Span(m.start("v"), m.end("v"), USERNAME, m.group("v"))
 
 
 def resolve_overlaps(spans: Iterable[Span]) -> list[Span]:
