@@ -255,11 +255,36 @@ def test_lazy_langdetect_table_equals_the_stock_loader() -> None:
         assert word in ours.word_lang_prob_map
         assert ours.word_lang_prob_map[word] == probs
     assert "no such n-gram" not in ours.word_lang_prob_map
+
+
+def test_fast_detector_gives_the_stock_probabilities() -> None:
+    from langdetect.detector_factory import PROFILES_DIRECTORY, DetectorFactory
+
+    stock = DetectorFactory()
+    stock.load_profile(PROFILES_DIRECTORY)
     stock.set_seed(language.LANGDETECT_SEED)
-    for text in [FRENCH, "OEM ODM OBM FOB CIF EXW MOQ LC TT", "こんにちは、工場です。",
-                 "Привет мир друзья", "Das ist gut und schön"]:
-        ours_detector, stock_detector = ours.create(), stock.create()
-        ours_detector.append(text)
-        stock_detector.append(text)
-        assert [(p.lang, p.prob) for p in ours_detector.get_probabilities()] == [
-            (p.lang, p.prob) for p in stock_detector.get_probabilities()]
+    texts = [FRENCH, ENGLISH, "OEM ODM OBM FOB CIF EXW MOQ LC TT", "こんにちは、工場です。",
+             "Привет мир друзья", "Das ist gut und schön", "안녕하세요 공장입니다", "ok"]
+    texts += [text for text in _fuzz(400, seed=19) if text.strip()]
+    for text in texts:
+        ours = language._detector_class()(language._detector_factory())
+        theirs = stock.create()
+        ours.append(text)
+        theirs.append(text)
+        assert _probabilities(ours) == _probabilities(theirs), text
+
+
+def _probabilities(detector: object) -> object:
+    from langdetect.lang_detect_exception import LangDetectException
+
+    try:
+        return [(p.lang, p.prob) for p in detector.get_probabilities()]  # type: ignore[attr-defined]
+    except LangDetectException as exc:
+        return str(exc)
+
+
+def test_language_and_sentences_equal_the_two_functions() -> None:
+    for text in TRICKY + _fuzz(1000, seed=23):
+        result, sentences = language.language_and_sentences(text)
+        assert result == detect_language(text), text
+        assert sentences == language.sentence_label_counts(text), text

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from pipeline.language import detect_language, sentence_label_counts
+from pipeline.language import language_and_sentences
 from pipeline.process.context import StageContext
 from pipeline.process.records import PostRecord
 
 
 def language_records(ctx: StageContext, records: list[PostRecord]) -> list[PostRecord]:
     for record in records:
-        result = detect_language(record.own)
+        # Both at once: the sentence labels reuse the counts of the whole post.
+        result, sentences = language_and_sentences(record.own)
         record.lang = result.lang
         record.lang_method = result.method
         record.zh_share = result.zh_share
@@ -17,5 +18,5 @@ def language_records(ctx: StageContext, records: list[PostRecord]) -> list[PostR
         # A post converted to Simplified in step 1 was written in Traditional characters.
         record.traditional = result.traditional or (record.converted and result.lang == "zh")
         # Only the labels are kept: counted without building per-sentence records.
-        record.sentences = sentence_label_counts(record.own)
+        record.sentences = sentences
     return records
