@@ -142,7 +142,7 @@ def _text_pattern(parts: tuple[str, ...], prefix: bool) -> re.Pattern[str] | Non
 class TokenView:
     """A post's tokens prepared once for many keyword look-ups."""
 
-    __slots__ = ("_joined", "_latin", "tokens", "unique")
+    __slots__ = ("_joined", "_latin", "_unique", "tokens")
 
     def __init__(self, tokens: Iterable[str]) -> None:
         tokens = list(tokens)
@@ -156,8 +156,15 @@ class TokenView:
                 self._joined = _TOKEN_SEP + joined + _TOKEN_SEP
         else:
             self.tokens = [token.lower() for token in tokens]
-        self.unique = frozenset(self.tokens)
+        self._unique: frozenset[str] | None = None
         self._latin: list[str] | None = None
+
+    @property
+    def unique(self) -> frozenset[str]:
+        """The distinct tokens (built on first use: one-word keywords need no set of them)."""
+        if self._unique is None:
+            self._unique = frozenset(self.tokens)
+        return self._unique
 
     @property
     def joined(self) -> str:
@@ -298,8 +305,8 @@ class _Index:
                 prefix_words.setdefault(kw.parts[0], set()).add(kw.source)
             else:
                 self.single.setdefault(kw.parts[0], set()).add(kw.source)
-        self.single_words = frozenset(self.single)
-        self.phrase_words = frozenset(self.phrases)
+        # One-word keywords and the first words of phrases: one intersection with the tokens.
+        self.first_words = frozenset(self.single) | frozenset(self.phrases)
         # A token starting with the longest prefix word matched proves every prefix word
         # that is a prefix of that one.
         self.prefix_closure = {
@@ -328,11 +335,11 @@ class _Index:
                 if (kw.source not in hit and kw.pattern is not None
                         and kw.pattern.search(lowered) is not None):
                     hit.add(kw.source)
-        unique = tokens.unique
-        for word in self.single_words.intersection(unique):
-            hit |= self.single[word]
-        for word in self.phrase_words.intersection(unique):
-            for kw in self.phrases[word]:
+        single, phrases = self.single, self.phrases
+        for word in self.first_words.intersection(tokens.tokens):
+            if word in single:
+                hit |= single[word]
+            for kw in phrases.get(word, ()):
                 if kw.source not in hit and kw.in_tokens(tokens):
                     hit.add(kw.source)
         if self.prefix_findall is not None and tokens.tokens:
