@@ -251,6 +251,21 @@ def trie_pattern(words: Iterable[str]) -> str:
     return build(root)
 
 
+def _matches(pattern: re.Pattern[str], text: str) -> list[re.Match[str]]:
+    """`list(pattern.finditer(text))` for a pattern that never matches the empty string.
+
+    Most texts hold no match, and one `search` costs less than making and running an
+    iterator: this is called about ten times per text.
+    """
+    m = pattern.search(text)
+    if m is None:
+        return []
+    found = [m]
+    while (m := pattern.search(text, m.end())) is not None:
+        found.append(m)
+    return found
+
+
 def _is_word_char(ch: str) -> bool:
     return ch.isascii() and (ch.isalnum() or ch == "_")
 
@@ -267,7 +282,7 @@ class KnownNames:
         """(start, end, username) of each known name in width-folded `text`."""
         if self.pattern is None:
             return
-        for m in self.pattern.finditer(text):
+        for m in _matches(self.pattern, text):
             start, end = m.span()
             # Latin names only count as whole words: "leo" is not a username inside "Leonard".
             if _is_word_char(text[start]) and start > 0 and _is_word_char(text[start - 1]):
@@ -645,20 +660,20 @@ class Detector:
 
     def _numbers(self, text: str) -> Iterator[Span]:
         r = self._re
-        for m in r.mobile.finditer(text):
+        for m in _matches(r.mobile, text):
             yield Span(m.start(), m.end(), "mobile", m.group())
-        for m in r.landline.finditer(text):
+        for m in _matches(r.landline, text):
             yield Span(m.start(), m.end(), "landline", m.group())
-        for m in r.landline_cued.finditer(text):
+        for m in _matches(r.landline_cued, text):
             yield Span(m.start("v"), m.end("v"), "landline", m.group("v"))
-        for m in r.idcard.finditer(text):
+        for m in _matches(r.idcard, text):
             if is_valid_idcard(m.group().replace(" ", "")):
                 yield Span(m.start(), m.end(), "idcard", m.group())
-        for m in r.bankcard.finditer(text):
+        for m in _matches(r.bankcard, text):
             if self._is_card(text, m):
                 yield Span(m.start(), m.end(), "bankcard", m.group())
         if not self.prefilter or r.qq_gate.search(text):
-            for m in r.qq.finditer(text):
+            for m in _matches(r.qq, text):
                 yield Span(m.start("v"), m.end("v"), "qq", m.group("v"))
 
     def _is_card(self, text: str, m: re.Match[str]) -> bool:
@@ -673,10 +688,10 @@ class Detector:
     def _addresses(self, text: str) -> Iterator[Span]:
         r = self._re
         if "@" in text:
-            for m in r.email.finditer(text):
+            for m in _matches(r.email, text):
                 yield Span(m.start(), m.end(), "email", m.group())
         gated = self.prefilter
-        for m in r.url.finditer(text) if not gated or _URL_GATE.search(text) else ():
+        for m in _matches(r.url, text) if not gated or _URL_GATE.search(text) else ():
             end = m.end()
             while end > m.start() and text[end - 1] in _URL_TRAILING:
                 if text[end - 1] == ")" and text.count("(", m.start(), end) >= text.count(
@@ -687,7 +702,7 @@ class Detector:
             value = text[m.start():end]
             if not self._is_platform(value):
                 yield Span(m.start(), end, "url", value)
-        for m in r.domain.finditer(text) if not gated or r.domain_gate.search(text) else ():
+        for m in _matches(r.domain, text) if not gated or r.domain_gate.search(text) else ():
             if not self._is_platform(m.group()):
                 yield Span(m.start(), m.end(), "url", m.group())
 
@@ -704,7 +719,7 @@ class Detector:
     def _handles(self, text: str) -> Iterator[Span]:
         r = self._re
         gated = self.prefilter and not r.wechat_gate.search(text)
-        for m in () if gated else r.wechat.finditer(text):
+        for m in () if gated else _matches(r.wechat, text):
             value = m.group("v")
             cue = m.group()[:m.start("v") - m.start()]
             # A letters-only id after a cue and a bare space is as likely an English word
@@ -713,14 +728,14 @@ class Detector:
                 continue
             yield Span(m.start("v"), m.end("v"), "wechat", value)
         if "wxid_" in text:
-            for m in r.wxid.finditer(text):
+            for m in _matches(r.wxid, text):
                 yield Span(m.start(), m.end(), "wechat", m.group())
 
     # names -----------------------------------------------------------------------------------
 
     def _names(self, text: str) -> Iterator[Span]:
         r = self._re
-        for m in r.name_title.finditer(text):
+        for m in _matches(r.name_title, text):
             name, start = m.group("v"), m.start("v")
             if not self._is_surname(name):
                 continue
@@ -732,13 +747,13 @@ class Detector:
             ):
                 yield Span(start, m.end("v"), "name", name)
         for pattern, weak in ((r.name_strong, False), (r.name_weak, True)):
-            for m in pattern.finditer(text):
+            for m in _matches(pattern, text):
                 name = m.group("v")
                 after = text[m.end("v"):m.end("v") + 1]
                 if self._is_surname(name) and not self._is_word(name, after, weak=weak):
                     yield Span(m.start("v"), m.end("v"), "name", name)
         if "M" in text:
-            for m in r.name_honorific.finditer(text):
+            for m in _matches(r.name_honorific, text):
                 yield Span(m.start("v"), m.end("v"), "name", m.group("v"))
 
     def _is_surname(self, name: str) -> bool:
@@ -786,7 +801,7 @@ class Detector:
         for start, end, name in names.finditer(text):
             yield Span(start, end, USERNAME, name)
         if "@" in text:
-            for m in self._re.mention.finditer(text):
+            for m in _matches(self._re.mention, text):
                 start = m.start("v")
                 end = names.match_at(text, start)  # "@东莞老王你好": the known name only
                 value = m.group("v")
@@ -800,7 +815,7 @@ class Detector:
                                                             strict=True)
                        if any(literal in text for literal in literals)]
         for pattern in headers:
-            for m in pattern.finditer(text):
+            for m in _matches(pattern, text):
                 yield Span(m.start("v"), m.end("v"), USERNAME, m.group("v"))
 
 
