@@ -280,8 +280,13 @@ class KnownNames:
 
     def finditer(self, text: str) -> Iterator[tuple[int, int, str]]:
         """(start, end, username) of each known name in width-folded `text`."""
+        return iter(self.find_all(text))
+
+    def find_all(self, text: str) -> list[tuple[int, int, str]]:
+        """`finditer` as a list (no generator per text: most texts hold no name)."""
         if self.pattern is None:
-            return
+            return []
+        found = []
         for m in _matches(self.pattern, text):
             start, end = m.span()
             # Latin names only count as whole words: "leo" is not a username inside "Leonard".
@@ -289,7 +294,8 @@ class KnownNames:
                 continue
             if _is_word_char(text[end - 1]) and end < len(text) and _is_word_char(text[end]):
                 continue
-            yield start, end, self.canonical[m.group()]
+            found.append((start, end, self.canonical[m.group()]))
+        return found
 
     def match_at(self, text: str, pos: int) -> int | None:
         """End of the longest known name starting at `pos`, if any."""
@@ -626,6 +632,7 @@ class Detector:
         self._re = _compile(rules)
         self._surname_chars = frozenset(_with_traditional(rules.surnames))
         self._compounds = frozenset(_word_variants(rules.compound_surnames))
+        self._cued = ((self._re.name_strong, False), (self._re.name_weak, True))
 
     def find(self, text: str, names: Iterable[str] | KnownNames = ()) -> list[Span]:
         folded = _fold(text)
@@ -733,8 +740,9 @@ class Detector:
 
     # names -----------------------------------------------------------------------------------
 
-    def _names(self, text: str) -> Iterator[Span]:
+    def _names(self, text: str) -> list[Span]:
         r = self._re
+        found: list[Span] = []
         for m in _matches(r.name_title, text):
             name, start = m.group("v"), m.start("v")
             if not self._is_surname(name):
@@ -745,16 +753,17 @@ class Detector:
             if r.cue_before.search(text, max(0, start - 12), start) or not (
                 self._part_of_word(text, start) or self._non_name_word(name, _COMMON_WORD)
             ):
-                yield Span(start, m.end("v"), "name", name)
-        for pattern, weak in ((r.name_strong, False), (r.name_weak, True)):
+                found.append(Span(start, m.end("v"), "name", name))
+        for pattern, weak in self._cued:
             for m in _matches(pattern, text):
                 name = m.group("v")
                 after = text[m.end("v"):m.end("v") + 1]
                 if self._is_surname(name) and not self._is_word(name, after, weak=weak):
-                    yield Span(m.start("v"), m.end("v"), "name", name)
+                    found.append(Span(m.start("v"), m.end("v"), "name", name))
         if "M" in text:
             for m in _matches(r.name_honorific, text):
-                yield Span(m.start("v"), m.end("v"), "name", m.group("v"))
+                found.append(Span(m.start("v"), m.end("v"), "name", m.group("v")))
+        return found
 
     def _is_surname(self, name: str) -> bool:
         return name[0] in self._surname_chars or name[:2] in self._compounds
@@ -797,16 +806,15 @@ class Detector:
 
     # usernames -------------------------------------------------------------------------------
 
-    def _usernames(self, text: str, names: KnownNames) -> Iterator[Span]:
-        for start, end, name in names.finditer(text):
-            yield Span(start, end, USERNAME, name)
+    def _usernames(self, text: str, names: KnownNames) -> list[Span]:
+        found = [Span(start, end, USERNAME, name) for start, end, name in names.find_all(text)]
         if "@" in text:
             for m in _matches(self._re.mention, text):
                 start = m.start("v")
                 end = names.match_at(text, start)  # "@东莞老王你好": the known name only
                 value = m.group("v")
                 if end is None and not _PRICE_AT.match(value) and value.lower() not in _TO_ALL:
-                    yield Span(start, m.end("v"), USERNAME, value)
+                    found.append(Span(start, m.end("v"), USERNAME, value))
         headers: Iterable[re.Pattern[str]] = ()
         if not self.prefilter:
             headers = self._re.headers if _HEADER_GATE.search(text) else ()
@@ -816,7 +824,8 @@ class Detector:
                        if any(literal in text for literal in literals)]
         for pattern in headers:
             for m in _matches(pattern, text):
-                yield Span(m.start("v"), m.end("v"), USERNAME, m.group("v"))
+                found.append(Span(m.start("v"), m.end("v"), USERNAME, m.group("v")))
+        return found
 
 
 def resolve_overlaps(spans: Iterable[Span]) -> list[Span]:
