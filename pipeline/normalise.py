@@ -260,9 +260,11 @@ _BLOCK_HEADER_CLASSES = frozenset({"msgheader", "smalltxt"})
 _CODE_MARK = "data-lurker-code"
 _QUOTE_MARK = "data-lurker-quote"
 # The edges of blocks: several in a row (</p></div><p>) make one line break, unlike <br>s.
-# NUL never survives parsing (controls are removed first), so it cannot clash with text.
-_SOFT_BREAK = "\x00"
-_SOFT_BREAKS = re.compile("\x00(?:[ ]*\x00)*")
+# Both are marked in the text by NUL and a letter: NUL never survives parsing (controls are
+# removed first, &#0; becomes U+FFFD), so the marks cannot clash with text.
+_SOFT_BREAK = "\x00s"
+_BR = "\x00b"
+_SOFT_BREAKS = re.compile("\x00s(?:[ ]*\x00s)*")
 # In HTML a newline in the source is just a space; lines come from <br> and blocks.
 _HTML_SPACE = re.compile(r"[ \t\r\n\f]+")
 
@@ -274,6 +276,9 @@ def html_to_text(html: str) -> tuple[str, list[str]]:
     edit notes are removed first. Malformed HTML is repaired by lxml; empty or unparsable
     input gives ("", []).
     """
+    own = _plain_text(html)
+    if own is not None:
+        return own, []
     root = _parse_fragment(html)
     if root is None:
         return "", []
@@ -283,10 +288,30 @@ def html_to_text(html: str) -> tuple[str, list[str]]:
     return own, [quote for quote in quotes if quote]
 
 
+# Characters that keep a body from being plain text: markup, entities, and what libxml2 might
+# not hand back unchanged (carriage returns, which it may fold, and non-characters).
+_NOT_PLAIN = re.compile("[<&\r\ud800-\udfff\ufffe\uffff]")
+_PLAIN_MAX = 1_000_000  # far below libxml2's limits on a text node
+
+
+def _plain_text(html: str) -> str | None:
+    """The own words of a body with no markup and no entities (many one-paragraph replies),
+    without parsing it: parsed, it would be a div holding just this text (the tests compare
+    both ways on every kind of character). None when the HTML has to be parsed."""
+    if "<" in html or "&" in html or len(html) > _PLAIN_MAX:
+        return None
+    text = _CONTROL.sub("", html)
+    if not text.strip() or _NOT_PLAIN.search(text):
+        return None
+    return _joined_text([_SOFT_BREAK, text])  # what `_text_of` collects from that div
+
+
 def _parse_fragment(html: str) -> etree._Element | None:
     if not html or not html.strip():
         return None
-    html = _CONTROL.sub("", _XML_DECLARATION.sub("", html, count=1))
+    if "<?xml" in html:  # rare: the substitution's scan is saved on other posts
+        html = _XML_DECLARATION.sub("", html, count=1)
+    html = _CONTROL.sub("", html)
     try:
         return _fragment(html)
     except (etree.ParserError, ValueError):
@@ -408,14 +433,6 @@ def _is_quote(element: etree._Element, tag: object = None) -> bool:
         _CODE_MARK) is None
 
 
-def _html_space(text: str) -> str:
-    # Most pieces of a Chinese post have no run of spaces and no tab or line break (those are
-    # not printable), and the substitution would give them back unchanged.
-    if text.isprintable() and "  " not in text:
-        return text
-    return _HTML_SPACE.sub(" ", text)
-
-
 def _text_of(root: etree._Element, on_quote: Callable[[str], None] | None) -> str:
     """Text of `root`; each quote inside is passed to `on_quote` (or skipped) and left out."""
     parts: list[str] = []
@@ -430,12 +447,12 @@ def _text_of(root: etree._Element, on_quote: Callable[[str], None] | None) -> st
                 walker.skip_subtree()  # its end event still comes: the tail is kept below
                 continue
             if tag == "br":
-                append("\n")
+                append(_BR)
             elif tag in _BLOCK_TAGS:
                 append(_SOFT_BREAK)
             text = element.text
             if text:
-                append(_html_space(text))
+                append(text)
         else:
             if element is root:
                 break
@@ -443,8 +460,17 @@ def _text_of(root: etree._Element, on_quote: Callable[[str], None] | None) -> st
                 append(_SOFT_BREAK)
             tail = element.tail
             if tail:
-                append(_html_space(tail))
-    return tidy_whitespace(_SOFT_BREAKS.sub("\n", "".join(parts)))
+                append(tail)
+    return _joined_text(parts)
+
+
+def _joined_text(parts: list[str]) -> str:
+    """Texts, tails and break marks collected from a tree, as plain text."""
+    # HTML white space is collapsed once over the joined text, not piece by piece: the marks
+    # hold no white space, so only the length of a run of spaces where two pieces meet can
+    # differ, and `tidy_whitespace` makes every run one space.
+    text = _SOFT_BREAKS.sub("\n", _HTML_SPACE.sub(" ", "".join(parts)))
+    return tidy_whitespace(text.replace(_BR, "\n") if _BR in text else text)
 
 
 def _same_quote(root: etree._Element, element: etree._Element) -> bool:

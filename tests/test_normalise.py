@@ -303,11 +303,49 @@ def test_normal_text_fast_path_equals_the_general_path(monkeypatch: pytest.Monke
         assert normalise(text) == result, repr(text)
 
 
-def test_html_space_shortcut_equals_the_substitution() -> None:
+def test_white_space_collapsed_once_equals_piece_by_piece(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     from pipeline import normalise as module
 
-    for text in _fuzz_texts(20_000, seed=3):
-        assert module._html_space(text) == module._HTML_SPACE.sub(" ", text), repr(text)
+    def piece_by_piece(parts: list[str]) -> str:
+        marks = (module._SOFT_BREAK, module._BR)
+        text = "".join(p if p in marks else module._HTML_SPACE.sub(" ", p) for p in parts)
+        text = module._SOFT_BREAKS.sub("\n", text).replace(module._BR, "\n")
+        return tidy_whitespace(text)
+
+    pages = _fuzz_html(5_000, seed=3) + [X3_POST]
+    once = [_outcome(html_to_text, html) for html in pages]
+    monkeypatch.setattr(module, "_joined_text", piece_by_piece)
+    assert [_outcome(html_to_text, html) for html in pages] == once
+
+
+def _random_plain(rng: random.Random) -> str:
+    def char() -> str:
+        r = rng.random()
+        if r < 0.3:
+            return chr(rng.randint(0, 0x7F))
+        if r < 0.5:
+            return chr(rng.randint(0x80, 0x3000))
+        if r < 0.8:
+            return chr(rng.randint(0x3000, 0xFFFF))
+        return chr(rng.randint(0x10000, 0x10FFFF))
+
+    return "".join(char() for _ in range(rng.randint(1, 12)))
+
+
+def test_plain_text_body_equals_the_parsed_one(monkeypatch: pytest.MonkeyPatch) -> None:
+    from pipeline import normalise as module
+
+    rng = random.Random(5)
+    bodies = [_random_plain(rng) for _ in range(20_000)]
+    bodies += ["深有同感。杂费看不懂。", "\n同问", "  a  b\n\n\n c\t", "\x01x", "\x7f", " \x85 ",
+               "a\u3000b\u00a0c", "x" * 100_000, "中\n" * 50_000, "> = ' \"", "\ud800x", "\ufffe"]
+    assert sum(module._plain_text(body) is not None for body in bodies) > 5_000
+    fast = [_outcome(html_to_text, body) for body in bodies]
+    monkeypatch.setattr(module, "_plain_text", lambda html: None)
+    for body, result in zip(bodies, fast, strict=True):
+        assert _outcome(html_to_text, body) == result, repr(body)
 
 
 def test_own_parse_equals_lxml_html_fragment_fromstring(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -10,7 +10,7 @@ from pipeline.process.records import PostRecord
 def normalise_records(ctx: StageContext, records: list[PostRecord]) -> list[PostRecord]:
     to_simplified = ctx.spec.to_simplified
     for record in records:
-        if record.html.strip():
+        if record.html and not record.html.isspace():  # `.strip()` without the copy
             own, quote_texts = html_to_text(record.html)
         else:  # no sanitised HTML stored: fall back to the parser's text and quote structure
             own = record.raw_text
