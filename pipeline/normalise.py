@@ -276,7 +276,7 @@ def html_to_text(html: str) -> tuple[str, list[str]]:
     edit notes are removed first. Malformed HTML is repaired by lxml; empty or unparsable
     input gives ("", []).
     """
-    own = _plain_text(html)
+    own = _simple_text(html)
     if own is not None:
         return own, []
     root = _parse_fragment(html)
@@ -288,21 +288,34 @@ def html_to_text(html: str) -> tuple[str, list[str]]:
     return own, [quote for quote in quotes if quote]
 
 
-# Characters that keep a body from being plain text: markup, entities, and what libxml2 might
-# not hand back unchanged (carriage returns, which it may fold, and non-characters).
-_NOT_PLAIN = re.compile("[<&\r\ud800-\udfff\ufffe\uffff]")
-_PLAIN_MAX = 1_000_000  # far below libxml2's limits on a text node
+# Bodies of plain text, `<br>`s and jammer fonts (most replies on Discuz X3): characters that
+# libxml2 hands back unchanged (no markup, no entities, no carriage returns, which it may fold,
+# no non-characters), line breaks, and jammer text in its `<font class="jammer">` element.
+_PLAIN_CHARS = "[^<&\r\ud800-\udfff\ufffe\uffff]"
+_SIMPLE_BODY = re.compile(
+    f"(?:{_PLAIN_CHARS}++|<br />|<br/>|<br>|<font class=\"jammer\">{_PLAIN_CHARS}*+</font>)*+"
+)
+_SIMPLE_BR = re.compile("<br />|<br/>|<br>")
+_SIMPLE_JAMMER = re.compile(f"<font class=\"jammer\">{_PLAIN_CHARS}*+</font>")
+_SIMPLE_MAX = 1_000_000  # far below libxml2's limits on a text node
 
 
-def _plain_text(html: str) -> str | None:
-    """The own words of a body with no markup and no entities (many one-paragraph replies),
-    without parsing it: parsed, it would be a div holding just this text (the tests compare
-    both ways on every kind of character). None when the HTML has to be parsed."""
-    if "<" in html or "&" in html or len(html) > _PLAIN_MAX:
+def _simple_text(html: str) -> str | None:
+    """The own words of a body of plain text, `<br>`s and jammer fonts, without parsing it.
+
+    Parsed, it is a div of text and `<br>` elements and jammer fonts that `_drop_noise` drops
+    with their text, keeping their tails; `_text_of` gives the text with a line break per
+    `<br>`. Here the same text comes from the string. (libxml2 may leave out a text node of
+    only white space next to a `<br>`; `tidy_whitespace` would remove it anyway.) The tests
+    compare both ways on every kind of character. None when the HTML has to be parsed.
+    """
+    if "&" in html or len(html) > _SIMPLE_MAX:
         return None
     text = _CONTROL.sub("", html)
-    if not text.strip() or _NOT_PLAIN.search(text):
+    if not text.strip() or _SIMPLE_BODY.fullmatch(text) is None:
         return None
+    if "<" in text:
+        text = _SIMPLE_BR.sub(_BR, _SIMPLE_JAMMER.sub("", text))
     return _joined_text([_SOFT_BREAK, text])  # what `_text_of` collects from that div
 
 

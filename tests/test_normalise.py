@@ -341,34 +341,43 @@ def test_plain_text_body_equals_the_parsed_one(monkeypatch: pytest.MonkeyPatch) 
     bodies = [_random_plain(rng) for _ in range(20_000)]
     bodies += ["深有同感。杂费看不懂。", "\n同问", "  a  b\n\n\n c\t", "\x01x", "\x7f", " \x85 ",
                "a\u3000b\u00a0c", "x" * 100_000, "中\n" * 50_000, "> = ' \"", "\ud800x", "\ufffe"]
-    assert sum(module._plain_text(body) is not None for body in bodies) > 5_000
-    fast = [_outcome(html_to_text, body) for body in bodies]
-    monkeypatch.setattr(module, "_plain_text", lambda html: None)
-    for body, result in zip(bodies, fast, strict=True):
-        assert _outcome(html_to_text, body) == result, repr(body)
+    assert sum(module._simple_text(body) is not None for body in bodies) > 5_000
+    _assert_same_as_parsed(bodies, monkeypatch)
 
 
-def test_own_parse_equals_lxml_html_fragment_fromstring(monkeypatch: pytest.MonkeyPatch) -> None:
-    from lxml import etree
-    from lxml import html as lxml_html
-
+def test_br_and_jammer_body_equals_the_parsed_one(monkeypatch: pytest.MonkeyPatch) -> None:
     from pipeline import normalise as module
 
-    def general(html: str) -> etree._Element:
-        return lxml_html.fragment_fromstring(html, create_parent="div")
+    rng = random.Random(6)
+    pieces = ["<br />", "<br/>", "<br>", '<font class="jammer">', "</font>", " ", "  ", "\n",
+              "\t", "\u3000", "\xa0", "a", "文字", "b c", "\x01", "\x85", "。", "\u200b"]
 
-    pages = _fuzz_html(5_000, seed=4) + [X3_POST, "&#1;x", "<p>&#1;</p>", " <p>x</p>",
-                                          "<html><head></head></html>", "<!doctype html>",
-                                          "<html><body a=1>x</body><body>y</body></html>"]
-    for html in pages:
-        ours, theirs = _outcome(module._fragment, html), _outcome(general, html)
-        if isinstance(theirs, type):
-            assert ours is theirs, html
-        else:
-            assert (ours.tag, dict(ours.attrib), ours.text, ours.tail) == (
-                theirs.tag, dict(theirs.attrib), theirs.text, theirs.tail), html
-            assert [etree.tostring(child) for child in ours] == [
-                etree.tostring(child) for child in theirs], html
-    fast = [_outcome(html_to_text, html) for html in pages]
-    monkeypatch.setattr(module, "_fragment", general)
-    assert [_outcome(html_to_text, html) for html in pages] == fast
+    def body() -> str:
+        parts = []
+        for _ in range(rng.randint(1, 12)):
+            choice = rng.random()
+            if choice < 0.55:
+                parts.append(rng.choice(pieces))
+            elif choice < 0.7:
+                noise = "".join(rng.choice(" x\n中") for _ in range(rng.randint(0, 3)))
+                parts.append(f'<font class="jammer">{noise}</font>')
+            else:
+                parts.append(_random_plain(rng)[:2])
+        return "".join(parts)
+
+    bodies = [body() for _ in range(20_000)] + [
+        '我同意<font class="jammer">a8Kd2</font>，做<br />\n<br />\n第二段',
+        '<font class="jammer">x</font> <font class="jammer">y</font>b', "<br />" * 3,
+        '<br />\n<font class="jammer"> </font>\n尾', "<BR>", '<font class="Jammer">x</font>',
+        ('段落<font class="jammer">x</font>文字<br />' * 40_000)]
+    assert sum(module._simple_text(body) is not None for body in bodies) > 10_000
+    _assert_same_as_parsed(bodies, monkeypatch)
+
+
+def _assert_same_as_parsed(bodies: list[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    from pipeline import normalise as module
+
+    fast = [_outcome(html_to_text, body) for body in bodies]
+    monkeypatch.setattr(module, "_simple_text", lambda html: None)
+    for body, result in zip(bodies, fast, strict=True):
+        assert _outcome(html_to_text, body) == result, repr(body)
