@@ -354,8 +354,27 @@ def test_prefilters_and_fast_fold_give_the_general_paths_spans() -> None:
     fast = default_detector()
     general = Detector(fast.rules, fast.lexicon, prefilter=False)
     names = compile_known_names(_NAMES)
-    for text in _tricky_texts(3000):
+    # Every cue next to every name-like piece, then random mixtures.
+    cues = ("联系人：", "联系人 ", "找", "问下", "加", "我是", "户名", "本人", "同事", "电话",
+            "attn ", "ATTN: ", "Attn:", "contact person ", "CONTACT PERSON: ", "contact ",
+            "CONTACT ", "ask for ", "ASK FOR ", "Mr. ", "聯繫人：", "找我们", "联系一下", "")
+    people = ("王伟", "李强", "欧阳娜娜", "上官", "令狐", "西门", "慕容", "司马", "宁波", "黄金",
+              "马上", "陈杰的", "Smith", "John Lee", "王总", "上官总", "令狐经理", "西门老板",
+              "慕容姐", "陈工作", "李哥们", "東方總", "王 ", "东莞老王")
+    texts = [cue + person + tail for cue in cues for person in people for tail in ("", "说", "，")]
+    for text in texts + _tricky_texts(3000):
         assert fast.find(text, names) == general.find(text, names), text
+
+
+def test_known_names_gate_changes_nothing() -> None:
+    from pipeline.anonymise.detect import KnownNames
+
+    gated = compile_known_names(_NAMES + ("外贸菜鸟2015", "Eric_Yiwu", "小小外贸女"))
+    plain = KnownNames(gated.names, gated.canonical, gated.pattern)  # no gate
+    assert gated.gate is not None
+    extra = ["外贸菜鸟2015说", "eric_yiwu Eric_Yiwu", "小小外贸"]
+    for text in _tricky_texts(2000, seed=13) + extra:
+        assert gated.find_all(text) == plain.find_all(text) == list(gated.finditer(text))
 
 
 def test_fold_is_translate() -> None:

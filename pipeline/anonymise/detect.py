@@ -277,6 +277,10 @@ class KnownNames:
     names: frozenset[str]
     canonical: Mapping[str, str]  # width-folded spelling -> the username as registered
     pattern: re.Pattern[str] | None
+    # A name's second character after one of the first characters: a cheap necessary
+    # condition (one class and one look-behind per position, where the trie tests a branch
+    # per first character), so the trie runs on about half the texts only.
+    gate: re.Pattern[str] | None = None
 
     def finditer(self, text: str) -> Iterator[tuple[int, int, str]]:
         """(start, end, username) of each known name in width-folded `text`."""
@@ -284,7 +288,7 @@ class KnownNames:
 
     def find_all(self, text: str) -> list[tuple[int, int, str]]:
         """`finditer` as a list (no generator per text: most texts hold no name)."""
-        if self.pattern is None:
+        if self.pattern is None or (self.gate is not None and self.gate.search(text) is None):
             return []
         found = []
         for m in _matches(self.pattern, text):
@@ -311,7 +315,11 @@ def _known_names_cached(names: frozenset[str]) -> KnownNames:
     # only recognised after @ or in quote headers.
     canonical = {name.translate(_FOLD): name for name in sorted(names) if len(name) >= 2}
     pattern = trie_pattern(canonical)
-    return KnownNames(names, canonical, re.compile(pattern) if pattern else None)
+    if not pattern:
+        return KnownNames(names, canonical, None)
+    gate = (f"[{_char_class(_chars(''.join(n[1] for n in canonical)))}]"
+            f"(?<=[{_char_class(_chars(''.join(n[0] for n in canonical)))}].)")
+    return KnownNames(names, canonical, re.compile(pattern), re.compile(gate))
 
 
 def compile_known_names(names: Iterable[str] | KnownNames) -> KnownNames:
@@ -523,6 +531,8 @@ class _Compiled:
     cue_before: re.Pattern[str]
     name_strong: re.Pattern[str]
     name_weak: re.Pattern[str]
+    title_gate: re.Pattern[str]
+    cue_gate: re.Pattern[str]
     name_honorific: re.Pattern[str]
     mention: re.Pattern[str]
     headers: tuple[re.Pattern[str], ...]
@@ -565,6 +575,9 @@ def _compile(rules: Rules) -> _Compiled:
     cue_tail = r"[ \t]*(?:[:：][ \t]*)?" + fillers
     followers = _char_class(_with_traditional(rules.weak_followers))
     tlds = "|".join(re.escape(t) for t in sorted(rules.tlds, key=len, reverse=True))
+    cue_words = _word_variants(rules.strong_name_cues + rules.weak_name_cues)
+    filler_firsts = "".join(f[0] for f in _word_variants(rules.name_fillers))
+    cue_next = _char_class(_chars(filler_firsts + firsts))
     return _Compiled(
         mobile=re.compile(_MOBILE),
         landline=re.compile(_LANDLINE),
@@ -586,6 +599,15 @@ def _compile(rules: Rules) -> _Compiled:
             rf"(?<![{_char_class(_with_traditional(rules.blocked_before))}].)"
             rf"{surname_rest}(?:{title_alt}))"
         ),
+        # A title's first character after a surname or a compound's second character: the
+        # title pattern starts at every surname, this cheap test at title characters only.
+        title_gate=re.compile(
+            f"[{_char_class(_chars(''.join(t[0] for t in titles)))}]"
+            f"(?<=[{_char_class(_chars(firsts + ''.join(c[1:] for c in compounds)))}].)"
+        ),
+        # A cue's last character before what cue_tail or a surname starts with: one cheap scan
+        # in place of the two cue patterns on the ~3/4 of texts where it fails.
+        cue_gate=re.compile(f"[{_char_class(_last_chars(cue_words))}](?=[ \\t:：{cue_next}])"),
         cue_before=re.compile(
             _alternation(_word_variants(rules.strong_name_cues + rules.weak_name_cues))
             + cue_tail + "$"
@@ -609,6 +631,13 @@ def _compile(rules: Rules) -> _Compiled:
         ),
         domain_gate=re.compile(r"\.(?i:" + tlds + r")"),
     )
+
+
+def _last_chars(words: Iterable[str]) -> str:
+    """The characters `_branches(words)` may end a word with (Latin letters in either case)."""
+    chars = {ch for word in words for ch in (word[-1], word[-1].lower(), word[-1].upper())
+             if ch == word[-1] or (word[-1].isascii() and word[-1].isalpha())}
+    return "".join(sorted(chars))
 
 
 def _first_chars_gate(words: Iterable[str]) -> re.Pattern[str]:
@@ -743,7 +772,8 @@ class Detector:
     def _names(self, text: str) -> list[Span]:
         r = self._re
         found: list[Span] = []
-        for m in _matches(r.name_title, text):
+        titled = not self.prefilter or r.title_gate.search(text) is not None
+        for m in _matches(r.name_title, text) if titled else ():
             name, start = m.group("v"), m.start("v")
             if not self._is_surname(name):
                 continue
@@ -754,7 +784,8 @@ class Detector:
                 self._part_of_word(text, start) or self._non_name_word(name, _COMMON_WORD)
             ):
                 found.append(Span(start, m.end("v"), "name", name))
-        for pattern, weak in self._cued:
+        cued = self._cued if not self.prefilter or r.cue_gate.search(text) else ()
+        for pattern, weak in cued:
             for m in _matches(pattern, text):
                 name = m.group("v")
                 after = text[m.end("v"):m.end("v") + 1]
