@@ -295,7 +295,10 @@ _PLAIN_CHARS = "[^<&\r\ud800-\udfff\ufffe\uffff]"
 _SIMPLE_BODY = re.compile(
     f"(?:{_PLAIN_CHARS}++|<br />|<br/>|<br>|<font class=\"jammer\">{_PLAIN_CHARS}*+</font>)*+"
 )
-_SIMPLE_BR = re.compile("<br />|<br/>|<br>")
+# The same on the raw HTML, also without control characters: then `_CONTROL` has nothing to do.
+_CLEAN_SIMPLE_BODY = re.compile(
+    _SIMPLE_BODY.pattern.replace(_PLAIN_CHARS, _PLAIN_CHARS[:-1] + _CONTROL.pattern[1:])
+)
 _SIMPLE_JAMMER = re.compile(f"<font class=\"jammer\">{_PLAIN_CHARS}*+</font>")
 _SIMPLE_MAX = 1_000_000  # far below libxml2's limits on a text node
 
@@ -311,12 +314,22 @@ def _simple_text(html: str) -> str | None:
     """
     if "&" in html or len(html) > _SIMPLE_MAX:
         return None
-    text = _CONTROL.sub("", html)
-    if not text.strip() or _SIMPLE_BODY.fullmatch(text) is None:
+    if _CLEAN_SIMPLE_BODY.fullmatch(html) is not None:
+        text = html
+    else:
+        text = _CONTROL.sub("", html)
+        if _SIMPLE_BODY.fullmatch(text) is None:
+            return None
+    if not text.strip():
         return None
     if "<" in text:
-        text = _SIMPLE_BR.sub(_BR, _SIMPLE_JAMMER.sub("", text))
-    return _joined_text([_SOFT_BREAK, text])  # what `_text_of` collects from that div
+        if "<font" in text:
+            text = _SIMPLE_JAMMER.sub("", text)
+        text = text.replace("<br />", _BR).replace("<br/>", _BR).replace("<br>", _BR)
+    # `_joined_text([_SOFT_BREAK, text])`, what `_text_of` collects from that div, with its
+    # one soft break (at the start, alone) written out.
+    text = "\n" + _HTML_SPACE.sub(" ", text)
+    return tidy_whitespace(text.replace(_BR, "\n") if _BR in text else text)
 
 
 def _parse_fragment(html: str) -> etree._Element | None:

@@ -15,20 +15,23 @@ def normalise_records(ctx: StageContext, records: list[PostRecord]) -> list[Post
         else:  # no sanitised HTML stored: fall back to the parser's text and quote structure
             own = record.raw_text
             quote_texts = [str(q.get("text") or "") for q in record.raw_quotes]
-        # Quote authors come from the parsed structure; HTML gives the excerpts in the same
-        # order (a quote the parser could not attribute keeps no author).
-        authors = [q.get("author") for q in record.raw_quotes]
-        if len(authors) != len(quote_texts):
-            authors = [None] * len(quote_texts)
         own = normalise(own)
         if to_simplified:
             simplified = t2s(own)
             record.converted = simplified != own
             own = simplified
         record.own = own
-        record.quotes = [
-            (author, normalise(text, to_simplified=to_simplified))
-            for author, text in zip(authors, quote_texts, strict=True)
-        ]
+        if quote_texts:
+            # Quote authors come from the parsed structure; HTML gives the excerpts in the
+            # same order (a quote the parser could not attribute keeps no author).
+            authors = [q.get("author") for q in record.raw_quotes]
+            if len(authors) != len(quote_texts):
+                authors = [None] * len(quote_texts)
+            record.quotes = [
+                (author, normalise(text, to_simplified=to_simplified))
+                for author, text in zip(authors, quote_texts, strict=True)
+            ]
+        else:  # most posts
+            record.quotes = []
         record.html = ""  # parsed: do not ship it through the remaining steps
     return records
