@@ -533,8 +533,10 @@ def kwic(text: str, keyword: str | Keyword, width: int = 20) -> str:
     """
     kw = keyword if isinstance(keyword, Keyword) else parse_keyword(keyword)
     span = kw.span(text)
-    if span is None:
-        return ""
+    return "" if span is None else _kwic_line(text, span, width)
+
+
+def _kwic_line(text: str, span: tuple[int, int], width: int) -> str:
     start, end = span
     left_from, right_to = max(0, start - width), min(len(text), end + width)
     left = ("…" if left_from else "") + text[left_from:start]
@@ -580,16 +582,26 @@ class KwicSampler(Generic[T]):
             rng = self._rngs[concept] = random.Random(int.from_bytes(digest[:8], "big"))
         return rng
 
-    def offer(self, concept: str, item: T) -> None:
+    def _slot(self, concept: str) -> int | None:
+        """Count one more item of `concept`: the index it takes in the sample, or None."""
         seen = self._seen.get(concept, 0) + 1
         self._seen[concept] = seen
-        sample = self._samples.setdefault(concept, [])
         if seen <= self.k:
-            sample.append(item)
-            return
+            return seen - 1
         slot = self._rng(concept).randrange(seen)
-        if slot < self.k:
-            sample[slot] = item
+        return slot if slot < self.k else None
+
+    def _place(self, concept: str, index: int, item: T) -> None:
+        sample = self._samples.setdefault(concept, [])
+        if index == len(sample):
+            sample.append(item)
+        else:
+            sample[index] = item
+
+    def offer(self, concept: str, item: T) -> None:
+        index = self._slot(concept)
+        if index is not None:
+            self._place(concept, index, item)
 
     def offer_post(
         self, text: str, hits: Mapping[str, Sequence[str]], ref: Hashable = None,
@@ -599,9 +611,14 @@ class KwicSampler(Generic[T]):
         do not occur in the text give no line)."""
         for concept, keywords in hits.items():
             for keyword in keywords:
-                line = kwic(text, keyword, width)
-                if line:
-                    self.offer(concept, KwicLine(concept, keyword, line, ref))
+                span = parse_keyword(keyword).span(text)
+                if span is None:
+                    continue
+                # The line is only built for an item the reservoir takes (most are not).
+                index = self._slot(concept)
+                if index is not None:
+                    line = _kwic_line(text, span, width)
+                    self._place(concept, index, KwicLine(concept, keyword, line, ref))
 
     def seen(self, concept: str) -> int:
         return self._seen.get(concept, 0)

@@ -401,3 +401,22 @@ def test_demo_corpus_topical_threads_are_kept_more_than_noise(seg: Segmenter) ->
         assert kept[theme] >= 0.9 * total[theme], theme
     noise = ("chitchat", "jobs")
     assert sum(kept[t] for t in noise) < 0.5 * sum(total[t] for t in noise)
+
+
+def test_offer_post_samples_exactly_what_offering_every_kwic_line_would() -> None:
+    """offer_post builds a line only for items the reservoir takes: the sample, the seen
+    counts and the random draws must equal offering every line of every hit."""
+    texts = ["我们做OEM贴牌，也做ODM", "贴牌利润低", "只做 oem", "没有关键词", "ODM和OEM都做"]
+    hits = {"oem": ["oem", "贴牌"], "odm": ["odm"], "tokens_only": ["=贴牌工厂"]}
+    fast, slow = KwicSampler("s", 3), KwicSampler("s", 3)
+    for n in range(200):
+        text = texts[n % len(texts)] + f" 第{n}帖"
+        fast.offer_post(text, hits, ref=n)
+        for concept, keywords in hits.items():
+            for keyword in keywords:
+                line = kwic(text, keyword)
+                if line:
+                    slow.offer(concept, KwicLine(concept, keyword, line, n))
+    assert fast.samples() == slow.samples()
+    assert {c: fast.seen(c) for c in hits} == {c: slow.seen(c) for c in hits}
+    assert fast.seen("oem") > 3 and fast.seen("tokens_only") == 0
