@@ -288,3 +288,9 @@ def test_language_and_sentences_equal_the_two_functions() -> None:
         result, sentences = language.language_and_sentences(text)
         assert result == detect_language(text), text
         assert sentences == language.sentence_label_counts(text), text
+
+
+def test_warm_up_builds_the_one_off_tables() -> None:
+    language.warm_up()
+    assert language._detector_factory.cache_info().currsize == 1
+    assert language._variant_classes.cache_info().currsize == 1
