@@ -90,9 +90,15 @@ class Keyword:
 
     def span(self, text: str) -> tuple[int, int] | None:
         """Where the keyword first occurs in `text` (case-insensitive), for KWIC lines."""
-        pattern = self.pattern or re.compile(re.escape(self.parts[0]))
-        match = re.compile(pattern.pattern, re.IGNORECASE).search(text)
+        match = _span_pattern(self.source, self.pattern, self.parts[0]).search(text)
         return match.span() if match else None
+
+
+@lru_cache(maxsize=4096)
+def _span_pattern(source: str, pattern: re.Pattern[str] | None, first: str) -> re.Pattern[str]:
+    """The case-insensitive search of `Keyword.span`, compiled once per keyword (KWIC asks
+    for it on every hit)."""
+    return re.compile(pattern.pattern if pattern else re.escape(first), re.IGNORECASE)
 
 
 def _canonical(raw: str) -> str:
