@@ -182,6 +182,9 @@ class StageContext:
 
     def warm_up(self) -> None:
         """Build everything now (at worker start) rather than inside the first batch."""
+        from pipeline import language
+
         self.segmenter.warm_up()
+        language.warm_up()
         self.detector.find("预热 13800000000", self.known_names)
         _ = self.pseudonyms, self.keyword_filter
