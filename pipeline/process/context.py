@@ -31,6 +31,7 @@ from pipeline.anonymise import (
 )
 from pipeline.anonymise.pseudonyms import RESERVED_CODES, candidate_codes, echoes_name
 from pipeline.keywords import KeywordFilter, read_keywords_text
+from pipeline.language import warm_up as language_warm_up
 from pipeline.segment import Segmenter, parse_userdict, parse_word_list, read_config_text
 
 # Bump when the code of a step changes what it produces: cached rows of older code are redone.
@@ -182,9 +183,7 @@ class StageContext:
 
     def warm_up(self) -> None:
         """Build everything now (at worker start) rather than inside the first batch."""
-        from pipeline import language
-
         self.segmenter.warm_up()
-        language.warm_up()
+        language_warm_up()
         self.detector.find("预热 13800000000", self.known_names)
         _ = self.pseudonyms, self.keyword_filter
