@@ -265,6 +265,8 @@ def main() -> None:
     parser.add_argument("--posts", type=int, default=100_000)
     parser.add_argument("--workers", default="1,2")
     parser.add_argument("--also", type=int, default=None, help="repeat 1 worker on M posts")
+    parser.add_argument("--batch", type=int, default=None,
+                        help="posts per batch ([process] batch_size; default: the flow's)")
     parser.add_argument("--keep", action="store_true", help="keep the generated workspace")
     parser.add_argument("--child", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--limit", type=int, default=None, help=argparse.SUPPRESS)
@@ -282,6 +284,9 @@ def main() -> None:
         print(f"generating {args.posts:,} posts into {ws.db_path} …", flush=True)
         print(f"  {build_archive(ws.db_path, args.posts):.1f} s", flush=True)
         warm_jieba_cache(workspace)
+        if args.batch is not None:
+            ws.config_file.write_text(f"[process]\nbatch_size = {args.batch}\n",
+                                      encoding="utf-8")
         runs = [run_child(workspace, int(w)) for w in args.workers.split(",")]
         seconds, posts, chars = bare_jieba(ws.db_path)
         for run in runs:

@@ -54,6 +54,9 @@ def new_workspace(tmp: Path, name: str, db: Path, key_from: Workspace | None = N
                   ) -> Workspace:
     ws = Workspace.resolve(tmp / name).create()
     shutil.copy(db, ws.db_path)
+    # Batches smaller than the default, so that the demo archive's 4,138 posts take several
+    # (threads across batch edges, the register and the snapshot order between batches).
+    ws.config_file.write_text("[process]\nbatch_size = 1000\n", encoding="utf-8")
     if key_from is not None:
         shutil.copy(key_from.root / KEY_FILE, ws.root / KEY_FILE)
         (ws.root / KEY_FILE).chmod(0o600)

@@ -7,7 +7,7 @@ keywords = "my-keywords.toml"  # a project's keyword list (default: config/keywo
 userdict = "userdict.txt"      # a project's jieba user dictionary
 stopwords_zh = "stop_zh.txt"
 stopwords_en = "stop_en.txt"
-batch_size = 2000            # posts per batch (memory is about one batch)
+batch_size = 10000           # posts per batch (memory is about one batch)
 kwic_sample = 20             # KWIC lines kept per concept
 ```
 Relative paths are relative to the workspace.
@@ -32,7 +32,7 @@ class ProcessSettings:
     userdict: Path | None = None
     stopwords_zh: Path | None = None
     stopwords_en: Path | None = None
-    batch_size: int = 2000
+    batch_size: int = 10000  # fewer Prefect task runs (~7 ms each); ~45 MB more than 2000
     kwic_sample: int = 20
 
 
