@@ -153,6 +153,9 @@ def run_flow_body(store: ArchiveStore, spec: ContextSpec, filters: store_io.Filt
     # two batches). With one worker the steps run here and a writer thread would only compete
     # for the GIL.
     writer = ThreadPoolExecutor(1, thread_name_prefix="lurker-store") if workers > 1 else None
+    # Likewise batch k+1 is read in a thread while batch k is computed (the workers would
+    # otherwise wait for each read); "read" then counts only the time spent waiting for it.
+    reader = ThreadPoolExecutor(1, thread_name_prefix="lurker-read") if workers > 1 else None
     pending: Future[None] | None = None
     try:
         with runner:
@@ -161,9 +164,15 @@ def run_flow_body(store: ArchiveStore, spec: ContextSpec, filters: store_io.Filt
             step_seconds["start"] += time.perf_counter() - t0
             with lean_gc():
                 batches = store_io.iter_batches(store, filters, batch_size)
+                ahead = reader.submit(next, batches, None) if reader is not None else None
                 for number in itertools.count():
                     t0 = time.perf_counter()
-                    records = next(batches, None)  # read from the store: timed as "read"
+                    if ahead is not None:
+                        records = ahead.result()
+                        if records is not None:
+                            ahead = reader.submit(next, batches, None)
+                    else:
+                        records = next(batches, None)  # read from the store: timed as "read"
                     if records is None:
                         break
                     rows = store_io.cached(store, (r.post_version_id for r in records), hashes)
@@ -218,12 +227,14 @@ def run_flow_body(store: ArchiveStore, spec: ContextSpec, filters: store_io.Filt
     except BaseException:
         if pending is not None:
             pending.cancel()
-        if writer is not None:
-            writer.shutdown(wait=True)
+        for executor in (writer, reader):
+            if executor is not None:
+                executor.shutdown(wait=True, cancel_futures=True)
         store_io.discard_snapshot(store, snapshot_id)
         raise
-    if writer is not None:
-        writer.shutdown(wait=True)
+    for executor in (writer, reader):
+        if executor is not None:
+            executor.shutdown(wait=True)
     report = ProcessReport(
         snapshot_id=snapshot_id, snapshot_reused=existing is not None,
         settings_hash=settings_hash, keywords_version=keywords_version, summary=summary,
