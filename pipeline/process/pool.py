@@ -40,6 +40,12 @@ _WORKER_CONTEXT: StageContext | None = None
 GC_GEN0_THRESHOLD = 20_000
 
 
+def _freeze_for_run() -> None:
+    gc.freeze()  # no gc.collect() first: a full collection of it all costs ~0.4 s
+    thresholds = gc.get_threshold()
+    gc.set_threshold(max(thresholds[0], GC_GEN0_THRESHOLD), *thresholds[1:])
+
+
 @contextmanager
 def lean_gc() -> Iterator[None]:
     """Cheaper garbage collection while a run processes batches; restored afterwards.
@@ -50,8 +56,7 @@ def lean_gc() -> Iterator[None]:
     walks all of it. Measured by `bench/process_bench.py`; results are unaffected.
     """
     thresholds = gc.get_threshold()
-    gc.freeze()  # no gc.collect() first: a full collection of it all costs ~0.4 s
-    gc.set_threshold(max(thresholds[0], GC_GEN0_THRESHOLD), *thresholds[1:])
+    _freeze_for_run()
     try:
         yield
     finally:
@@ -63,9 +68,7 @@ def _init_worker(spec: ContextSpec) -> None:
     global _WORKER_CONTEXT
     _WORKER_CONTEXT = StageContext(spec)
     _WORKER_CONTEXT.warm_up()
-    # A worker lives for one run: freeze its stage objects for good (see `lean_gc`).
-    gc.freeze()
-    gc.set_threshold(max(gc.get_threshold()[0], GC_GEN0_THRESHOLD), *gc.get_threshold()[1:])
+    _freeze_for_run()  # a worker lives for one run: for good (see `lean_gc`)
 
 
 @dataclass(frozen=True, slots=True)
