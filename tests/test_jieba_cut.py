@@ -89,3 +89,19 @@ def test_segmenter_uses_the_faster_cut() -> None:
     tokens = seg.tokens("我们做OEM代工，也做贴牌")
     assert {"oem", "代工", "贴牌"} <= set(tokens)
     assert "，" not in tokens
+
+
+def test_hmm_matches_jiebas_finalseg() -> None:
+    from jieba import finalseg
+
+    from pipeline.jieba_cut import hmm_cut
+
+    rng = Random(11)
+    # Rare characters (not in the HMM's emission tables) make scores tie at its floor value,
+    # which exercises the tie rules.
+    alphabet = "鑫垚𠮷犇淼焱㐀䶵丶亍乂" + ALPHABET[:120] + "ab12 "
+    for _ in range(5000):
+        text = "".join(rng.choice(alphabet) for _ in range(rng.randint(1, 30)))
+        out: list[str] = []
+        hmm_cut(text, out)
+        assert out == list(finalseg.cut(text)), text
