@@ -11,8 +11,8 @@ Same output, not merely similar: every score is the same floating-point expressi
 in the same order as in `Tokenizer.calc` (`log(freq or 1) - log(total) + best[next]`) and
 `finalseg.viterbi`, and ties are broken as `max()` over `(score, ...)` tuples breaks them there.
 `tests/test_jieba_cut.py` compares both with jieba on the bundled corpus and on random text
-(and fails when any tie rule is changed). jieba is
-pinned (0.42.1, its last release); `cut` with other modes falls through to jieba.
+(and fails when any tie rule is changed). jieba is pinned (0.42.1, its last release); `cut`
+in its other modes is jieba's own.
 """
 
 from __future__ import annotations
