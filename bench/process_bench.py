@@ -297,6 +297,12 @@ def main() -> None:
         for run in runs:
             print(f"whole flow / bare jieba, {run['workers']} worker(s): "
                   f"{run['seconds'] / seconds:.2f}×  (target on 1 worker: 1.5×)")
+        one = runs[0]
+        if one["workers"] == 1:  # where the time goes, as shares of bare jieba
+            segment = one["steps"].get("segment", 0.0)
+            print(f"  1 worker: segment step {segment / seconds:.2f}× bare jieba (lurker's "
+                  "jieba cut, same tokens); everything else "
+                  f"{(one['seconds'] - segment) / seconds:.2f}×")
         if len(runs) > 1 and runs[1]["seconds"] > 0:  # on the whole flow, start-up included
             print(f"speed-up {runs[0]['workers']} → {runs[1]['workers']} workers: "
                   f"{runs[0]['seconds'] / runs[1]['seconds']:.2f}×")
