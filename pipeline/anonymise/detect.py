@@ -22,7 +22,11 @@ character, "://", a title after a surname ...), so they change the cost, never t
 
 from __future__ import annotations
 
+import hashlib
+import marshal
+import os
 import re
+import tempfile
 import tomllib
 from bisect import bisect_left
 from collections.abc import Iterable, Iterator, Mapping
@@ -30,6 +34,7 @@ from dataclasses import dataclass
 from functools import cache, lru_cache
 from importlib import resources
 from itertools import islice, product
+from pathlib import Path
 from typing import Any
 
 from pipeline.demoforum.pii import is_valid_idcard, luhn_valid
@@ -169,12 +174,89 @@ def parse_lexicon(lines: Iterable[str], surnames: str) -> Lexicon:
 
 
 @cache
-def load_lexicon() -> Lexicon:
-    """jieba's dictionary, reduced to what the name rules need (~1 s, once per process)."""
+def load_lexicon(cache_dir: str | None = None) -> Lexicon:
+    """jieba's dictionary, reduced to what the name rules need (once per process).
+
+    Parsing dict.txt costs ~0.5-1 s in every process of every run. With `cache_dir` (the
+    workspace's, where jieba keeps its own cache) the result is kept in a file keyed by a
+    hash of dict.txt, the surnames and the cache format, which loads in a fraction of that;
+    a missing, foreign or damaged file is ignored and the dictionary parsed again.
+    """
     rules = load_rules()
     surnames = _with_traditional(rules.surnames) + "".join(rules.compound_surnames)
-    text = resources.files("jieba").joinpath("dict.txt").read_text(encoding="utf-8")
-    return parse_lexicon(text.splitlines(), surnames)
+    data = resources.files("jieba").joinpath("dict.txt").read_bytes()
+    if cache_dir is None:
+        return _parse_dict(data, surnames)
+    path = lexicon_cache_path(cache_dir, data, surnames)
+    lexicon = _read_lexicon_cache(path)
+    if lexicon is None:
+        lexicon = _parse_dict(data, surnames)
+        _write_lexicon_cache(path, lexicon)
+    return lexicon
+
+
+def _parse_dict(data: bytes, surnames: str) -> Lexicon:
+    return parse_lexicon(data.decode("utf-8").splitlines(), surnames)
+
+
+# Bump when `parse_lexicon` keeps something else: older cache files are then never read.
+LEXICON_CACHE_FORMAT = b"lurker-lexicon/1"
+
+
+def lexicon_cache_path(cache_dir: str | os.PathLike[str], dict_data: bytes,
+                       surnames: str) -> Path:
+    key = hashlib.sha256(b"\0".join((LEXICON_CACHE_FORMAT, surnames.encode("utf-8"),
+                                      dict_data))).hexdigest()
+    return Path(cache_dir) / f"lurker-lexicon-{key[:24]}.cache"
+
+
+def _read_lexicon_cache(path: Path) -> Lexicon | None:
+    """The cached lexicon, or None unless the file is ours, private, intact and well-formed
+    (the name rules depend on it: a planted or damaged file must not weaken detection)."""
+    try:
+        with open(path, "rb") as f:
+            st = os.fstat(f.fileno())
+            if st.st_uid != os.getuid() or st.st_mode & 0o077:
+                return None
+            blob = f.read()
+    except OSError:
+        return None
+    magic, _, rest = blob.partition(b"\n")
+    digest, _, payload = rest.partition(b"\n")
+    if magic != LEXICON_CACHE_FORMAT or digest != hashlib.sha256(payload).hexdigest().encode():
+        return None
+    try:
+        entries, bigrams = marshal.loads(payload)
+    except (EOFError, ValueError, TypeError):
+        return None
+    if not isinstance(entries, dict) or not isinstance(bigrams, frozenset):
+        return None
+    return Lexicon(entries, bigrams)
+
+
+def _write_lexicon_cache(path: Path, lexicon: Lexicon) -> None:
+    """Write the cache atomically (a temporary file renamed over it), readable by the owner
+    only; a failure only means the next process parses dict.txt again."""
+    # marshal, as jieba's own cache: plain data only, no code runs when it is loaded.
+    payload = marshal.dumps((dict(lexicon.entries), lexicon.bigrams))
+    blob = b"\n".join((LEXICON_CACHE_FORMAT, hashlib.sha256(payload).hexdigest().encode(),
+                       payload))
+    tmp: str | None = None
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")  # mode 0600
+        with os.fdopen(fd, "wb") as f:
+            f.write(blob)
+        os.replace(tmp, path)
+        tmp = None
+        for old in path.parent.glob("lurker-lexicon-*.cache"):  # another dict.txt or format
+            if old != path:
+                old.unlink(missing_ok=True)
+    except OSError:
+        pass
+    finally:
+        if tmp is not None:
+            Path(tmp).unlink(missing_ok=True)
 
 
 def _with_traditional(chars: str) -> str:
@@ -887,8 +969,9 @@ def resolve_overlaps(spans: Iterable[Span]) -> list[Span]:
 
 
 @cache
-def default_detector() -> Detector:
-    return Detector(load_rules(), load_lexicon())
+def default_detector(cache_dir: str | None = None) -> Detector:
+    """The shipped rules and jieba's lexicon (cached in `cache_dir`, see `load_lexicon`)."""
+    return Detector(load_rules(), load_lexicon(cache_dir))
 
 
 def find_pii(text: str, known_names: Iterable[str] | KnownNames = ()) -> list[Span]:

@@ -167,7 +167,8 @@ class StageContext:
 
     @cached_property
     def detector(self) -> Detector:
-        return default_detector()
+        # The lexicon's cache file next to jieba's (see `load_lexicon`).
+        return default_detector(self.spec.jieba_cache_dir)
 
     @cached_property
     def known_names(self) -> KnownNames:

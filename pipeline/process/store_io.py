@@ -6,12 +6,16 @@ Everything here is a short query or one transaction; nothing holds more than one
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from functools import lru_cache
+from itertools import chain
 from typing import Any
 
-from sqlalchemy import Text, delete, func, insert, select, tuple_, type_coerce, update
+from sqlalchemy import JSON, Table, Text, delete, func, insert, select, tuple_, type_coerce, update
+from sqlalchemy.engine import Connection, Dialect
+from sqlalchemy.orm import Session
 
 from pipeline.process.records import PostRecord
 from pipeline.process.register import NewEntry
@@ -129,6 +133,12 @@ def _quotes(value: str | list[Any] | None) -> list[dict[str, Any]]:
     return list(json.loads(value) if isinstance(value, str) else value)
 
 
+# ORM UPDATE/DELETE statements here run in sessions that hold no objects: the default
+# synchronisation would only fetch the matched rows (RETURNING) and look each one up in the
+# empty identity map (20,000 lookups for a 20,000-post snapshot).
+NO_SYNC: dict[str, Any] = {"synchronize_session": False}
+
+
 # --- the pseudonym register -------------------------------------------------------------------
 
 
@@ -161,7 +171,8 @@ def save_register(store: ArchiveStore, key_id: str, new: list[NewEntry],
                       .where(PseudonymEntry.key_id == key_id,
                              PseudonymEntry.name_mac.in_(known[start:start + 500]),
                              PseudonymEntry.generation.is_(None))
-                      .values(generation=generation))
+                      .values(generation=generation)
+                      .execution_options(**NO_SYNC))
 
 
 # --- processed posts --------------------------------------------------------------------------
@@ -193,30 +204,30 @@ def cached(store: ArchiveStore, version_ids: Iterable[int], hashes: dict[str, in
     return out
 
 
+# The processed_posts columns save_processed writes, in the order of its row tuples.
+PROCESSED_COLUMNS = (
+    "post_version_id", "settings_hash", "post_id", "thread_id", "floor", "author_pseudonym",
+    "lang", "lang_method", "zh_share", "en_share", "traditional", "sentences", "text", "tokens",
+    "replacements", "hits", "matched", "quotes", "chars",
+)
+
+
 def save_processed(store: ArchiveStore, records: list[PostRecord], settings_hash: str
                    ) -> dict[int, Outcome]:
     """Store freshly processed records (one transaction) and return their outcomes."""
     if not records:
         return {}
     rows = [
-        {
-            "post_version_id": r.post_version_id, "settings_hash": settings_hash,
-            "post_id": r.post_id, "thread_id": r.thread_id, "floor": r.floor,
-            "author_pseudonym": r.author_pseudonym, "lang": r.lang,
-            "lang_method": r.lang_method, "zh_share": r.zh_share, "en_share": r.en_share,
-            "traditional": r.traditional, "sentences": r.sentences, "text": r.text,
-            "tokens": " ".join(r.tokens), "replacements": r.replacements, "hits": r.hits,
-            "matched": bool(r.hits), "quotes": r.anon_quotes, "chars": len(r.text),
-        }
+        (r.post_version_id, settings_hash, r.post_id, r.thread_id, r.floor, r.author_pseudonym,
+         r.lang, r.lang_method, r.zh_share, r.en_share, r.traditional, r.sentences, r.text,
+         " ".join(r.tokens), r.replacements, r.hits, bool(r.hits), r.anon_quotes, len(r.text))
         for r in records
     ]
-    # Core insert with RETURNING: one multi-row INSERT per few hundred rows that hands back
-    # the new ids (SQLite >= 3.35, PostgreSQL), instead of the ORM's bulk path plus a SELECT.
-    # Unordered RETURNING is what batches on SQLite; the post version maps the ids back.
-    table = ProcessedPost.__table__
+    # Unordered RETURNING is what batches (SQLite returns a multi-row INSERT's rows in no
+    # set order): the post version maps the ids back.
     with store.session() as s:
-        ids = dict(s.execute(
-            insert(table).returning(table.c.post_version_id, table.c.id), rows).all())
+        ids = dict(insert_returning(s, ProcessedPost.__table__, PROCESSED_COLUMNS, rows,
+                                    ("post_version_id", "id")))
     return {
         r.post_version_id: Outcome(
             ids[r.post_version_id], r.post_version_id, r.thread_id, r.floor, r.lang,
@@ -224,6 +235,143 @@ def save_processed(store: ArchiveStore, records: list[PostRecord], settings_hash
             is_code_switched(r.sentences))
         for r in records
     }
+
+
+# --- bulk inserts without SQLAlchemy's per-row work ------------------------------------------
+#
+# A Core insert of a batch spends about two thirds of its time in SQLAlchemy's per-row
+# parameter processing (a dict per row, a bind processor per value, json.dumps through it),
+# a quarter in the driver. For the dialects below the rows go to the driver as prepared
+# tuples instead: JSON serialised here exactly as SQLAlchemy's JSON type would (the
+# dialect's json_serializer, else json.dumps with its defaults, which psycopg's Json uses
+# too), booleans and numbers as they are (what the bind processors hand the driver for
+# them), in multi-row INSERT ... VALUES ... RETURNING statements of SQLAlchemy's own page
+# size. Other dialects take the Core path. tests/test_process_store_io.py holds the two
+# paths to the same stored rows on SQLite and PostgreSQL.
+
+def _json_encoder() -> Callable[[Any], str]:
+    """json.dumps() with its default arguments, made once instead of per call (half the
+    cost for the small values here). Without a circular-reference check, which only changes
+    the error for a value that refers to itself (these are plain data)."""
+    defaults = json.JSONEncoder()
+    make = getattr(json.encoder, "c_make_encoder", None)  # CPython's C accelerator
+    if make is None:
+        return defaults.encode
+    chunks = make(None, defaults.default, json.encoder.encode_basestring_ascii, None,
+                  defaults.key_separator, defaults.item_separator, defaults.sort_keys,
+                  defaults.skipkeys, defaults.allow_nan)
+    return lambda value: "".join(chunks(value, 0))
+
+
+_ENCODE = _json_encoder()
+
+
+def json_text(value: Any) -> str:
+    """What json.dumps(value) returns; most posts' replacements, hits and quotes are empty."""
+    if not value:
+        if type(value) is dict:
+            return "{}"
+        if type(value) is list:
+            return "[]"
+    return _ENCODE(value)
+
+
+@dataclass(frozen=True, slots=True)
+class _Markers:
+    plain: str  # the DBAPI's positional bind marker
+    json: str  # the same for a JSON column (PostgreSQL: cast from the serialised text)
+
+
+def _fast_markers(dialect: Dialect) -> _Markers | None:
+    """Bind markers for a dialect and driver with the direct path, else None (Core path)."""
+    if not dialect.insert_returning:
+        return None
+    if dialect.name == "sqlite" and dialect.driver == "pysqlite":
+        return _Markers("?", "?")
+    if dialect.name == "postgresql" and dialect.driver == "psycopg":
+        return _Markers("%s", "%s::json")
+    return None
+
+
+def _json_positions(table: Table, columns: Sequence[str]) -> tuple[int, ...]:
+    return tuple(i for i, c in enumerate(columns) if isinstance(table.c[c].type, JSON))
+
+
+@lru_cache(maxsize=64)
+def _insert_sql(dialect: Dialect, table: Table, columns: tuple[str, ...],
+                returning: tuple[str, ...], rows: int) -> str:
+    markers = _fast_markers(dialect)
+    assert markers is not None
+    quote = dialect.identifier_preparer.quote
+    json_at = set(_json_positions(table, columns))
+    one = "(" + ", ".join(markers.json if i in json_at else markers.plain
+                          for i in range(len(columns))) + ")"
+    sql = (f"INSERT INTO {dialect.identifier_preparer.format_table(table)} "
+           f"({', '.join(quote(c) for c in columns)}) VALUES {', '.join([one] * rows)}")
+    if returning:
+        sql += f" RETURNING {', '.join(quote(c) for c in returning)}"
+    return sql
+
+
+def _prepared(dialect: Dialect, table: Table, columns: Sequence[str],
+              rows: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
+    """The rows with their JSON values serialised as SQLAlchemy's JSON type would."""
+    json_at = _json_positions(table, columns)
+    if not json_at:
+        return rows
+    custom: Callable[[Any], str] | None = getattr(dialect, "_json_serializer", None)
+    dumps = custom or json_text
+    # Column-wise (zip transposes in C): a map per JSON column instead of a list per row.
+    values: list[Iterable[Any]] = list(zip(*rows, strict=True))
+    for i in json_at:
+        values[i] = map(dumps, values[i])
+    return list(zip(*values, strict=True))
+
+
+def insert_returning(session: Session, table: Table, columns: tuple[str, ...],
+                     rows: list[tuple[Any, ...]], returning: tuple[str, ...]
+                     ) -> list[tuple[Any, ...]]:
+    """Insert `rows` (tuples in `columns` order) and return the `returning` columns of each
+    inserted row, in no particular order."""
+    if not rows:
+        return []
+    conn = session.connection()
+    dialect = conn.dialect
+    if _fast_markers(dialect) is None:
+        return generic_insert_returning(conn, table, columns, rows, returning)
+    prepared = _prepared(dialect, table, columns, rows)
+    per = max(1, min(dialect.insertmanyvalues_page_size,
+                     dialect.insertmanyvalues_max_parameters // len(columns)))
+    out: list[tuple[Any, ...]] = []
+    for start in range(0, len(prepared), per):
+        chunk = prepared[start:start + per]
+        params = tuple(chain.from_iterable(chunk))
+        out += conn.exec_driver_sql(
+            _insert_sql(dialect, table, columns, returning, len(chunk)), params).all()
+    return [tuple(r) for r in out]
+
+
+def generic_insert_returning(conn: Connection, table: Table, columns: Sequence[str],
+                             rows: list[tuple[Any, ...]], returning: tuple[str, ...]
+                             ) -> list[tuple[Any, ...]]:
+    """The Core path: SQLAlchemy's insertmanyvalues with its own type processing."""
+    stmt = insert(table).returning(*(table.c[c] for c in returning))
+    return [tuple(r) for r in conn.execute(stmt, [dict(zip(columns, row, strict=True))
+                                                  for row in rows]).all()]
+
+
+def insert_rows(session: Session, table: Table, columns: tuple[str, ...],
+                rows: list[tuple[Any, ...]]) -> None:
+    """Insert `rows` (tuples in `columns` order): one DBAPI executemany on the direct path."""
+    if not rows:
+        return
+    conn = session.connection()
+    dialect = conn.dialect
+    if _fast_markers(dialect) is None:
+        conn.execute(insert(table), [dict(zip(columns, row, strict=True)) for row in rows])
+        return
+    conn.exec_driver_sql(_insert_sql(dialect, table, columns, (), 1),
+                         _prepared(dialect, table, columns, rows))
 
 
 # --- thread subjects -------------------------------------------------------------------------
@@ -263,14 +411,19 @@ def cached_subjects(store: ArchiveStore, keys: list[tuple[int, str]], settings_h
     return out
 
 
+SUBJECT_COLUMNS = ("thread_id", "settings_hash", "source_sha256", "author_pseudonym", "subject",
+                   "replacements")
+
+
 def save_subjects(store: ArchiveStore, rows: list[dict[str, Any]]) -> dict[tuple[int, str], int]:
-    """Insert processed subjects (thread_id, settings_hash, source_sha256, subject, ...)."""
+    """Insert processed subjects (a dict of `SUBJECT_COLUMNS` each); returns their ids."""
     if not rows:
         return {}
     with store.session() as s:
-        s.execute(insert(ProcessedThread), rows)
-    return cached_subjects(store, [(r["thread_id"], r["source_sha256"]) for r in rows],
-                           rows[0]["settings_hash"])
+        return {(tid, sha): pid for tid, sha, pid in insert_returning(
+            s, ProcessedThread.__table__, SUBJECT_COLUMNS,
+            [tuple(r[c] for c in SUBJECT_COLUMNS) for r in rows],
+            ("thread_id", "source_sha256", "id"))}
 
 
 def add_snapshot_threads(store: ArchiveStore, snapshot_id: int,
@@ -278,9 +431,9 @@ def add_snapshot_threads(store: ArchiveStore, snapshot_id: int,
     if not subjects:
         return
     with store.session() as s:
-        s.execute(insert(SnapshotThread), [
-            {"snapshot_id": snapshot_id, "thread_id": tid, "processed_thread_id": pid}
-            for tid, pid in sorted(subjects.items())])
+        insert_rows(s, SnapshotThread.__table__,
+                    ("snapshot_id", "thread_id", "processed_thread_id"),
+                    [(snapshot_id, tid, pid) for tid, pid in sorted(subjects.items())])
 
 
 def snapshot_subjects(store: ArchiveStore, snapshot_id: int
@@ -311,24 +464,23 @@ def start_snapshot(store: ArchiveStore, settings_hash: str, keywords_version: st
 def add_snapshot_posts(store: ArchiveStore, snapshot_id: int, processed_ids: list[int]) -> None:
     if not processed_ids:
         return
-    with store.session() as s:  # Core insert: no ORM bookkeeping per row
-        s.execute(insert(SnapshotPost.__table__), [
-            {"snapshot_id": snapshot_id, "processed_post_id": pid, "kept": False}
-            for pid in processed_ids
-        ])
+    with store.session() as s:
+        insert_rows(s, SnapshotPost.__table__, ("snapshot_id", "processed_post_id", "kept"),
+                    [(snapshot_id, pid, False) for pid in processed_ids])
 
 
 def mark_kept_threads(store: ArchiveStore, snapshot_id: int, thread_ids: list[int]) -> None:
     """Set `kept` on every post of the kept threads (in chunks: IN lists stay short)."""
-    for start in range(0, len(thread_ids), 500):
-        chunk = thread_ids[start:start + 500]
-        with store.session() as s:
+    with store.session() as s:
+        for start in range(0, len(thread_ids), 500):
+            chunk = thread_ids[start:start + 500]
             members = select(ProcessedPost.id).where(ProcessedPost.thread_id.in_(chunk))
             s.execute(
                 update(SnapshotPost)
                 .where(SnapshotPost.snapshot_id == snapshot_id,
                        SnapshotPost.processed_post_id.in_(members))
                 .values(kept=True)
+                .execution_options(**NO_SYNC)
             )
 
 
@@ -345,15 +497,18 @@ def finish_snapshot(store: ArchiveStore, snapshot_id: int, fingerprint: str,
                     summary: dict[str, Any], kwic: dict[str, Any]) -> None:
     with store.session() as s:
         s.execute(update(Snapshot).where(Snapshot.id == snapshot_id).values(
-            fingerprint=fingerprint, summary=summary, kwic=kwic, status="complete"))
+            fingerprint=fingerprint, summary=summary, kwic=kwic, status="complete")
+            .execution_options(**NO_SYNC))
 
 
 def discard_snapshot(store: ArchiveStore, snapshot_id: int) -> None:
     """Remove an unfinished snapshot (a duplicate of an existing one, or a failed run)."""
     with store.session() as s:
-        s.execute(delete(SnapshotPost).where(SnapshotPost.snapshot_id == snapshot_id))
-        s.execute(delete(SnapshotThread).where(SnapshotThread.snapshot_id == snapshot_id))
-        s.execute(delete(Snapshot).where(Snapshot.id == snapshot_id))
+        for table in (SnapshotPost, SnapshotThread):
+            s.execute(delete(table).where(table.snapshot_id == snapshot_id)
+                      .execution_options(**NO_SYNC))
+        s.execute(delete(Snapshot).where(Snapshot.id == snapshot_id)
+                  .execution_options(**NO_SYNC))
 
 
 def load_snapshot(store: ArchiveStore, snapshot_id: int | None = None) -> Snapshot | None:
