@@ -78,3 +78,19 @@ def test_every_flow_step_declares_a_transfer_of_real_fields() -> None:
         transfer = TRANSFERS[step]
         assert transfer.reads and transfer.writes
         assert set(transfer.reads) <= fields and set(transfer.writes) <= fields
+
+
+def test_a_batch_is_chunked_once_for_all_its_steps() -> None:
+    spec = ContextSpec.from_files(KEY, NAMES)
+    with Runner(spec, workers=2) as runner:
+        batch = records()
+        first = runner._parts(batch)
+        assert sum(len(part) for part in first) == len(batch) and len(first) > 1
+        assert runner._parts(batch) is first  # the same batch on its next step
+        batch.append(PostRecord(999, 999, 3, 1, None, "", "又一个帖子"))
+        grown = runner._parts(batch)  # a list that changed length is cut again
+        assert grown is not first and sum(len(part) for part in grown) == len(batch)
+        other = records()
+        assert runner._parts(other) is not grown
+        done = flow_steps(runner, other, spec)
+    assert [r.post_version_id for r in done] == [r.post_version_id for r in records()]

@@ -158,6 +158,7 @@ class Runner:
         self.workers = max(1, workers)
         self.local = StageContext(spec) if self.workers == 1 else None
         self._pool: ProcessPoolExecutor | None = None
+        self._chunked: tuple[list[PostRecord], int, list[list[PostRecord]]] | None = None
         if self.workers > 1:
             methods = multiprocessing.get_all_start_methods()
             method = "forkserver" if "forkserver" in methods else "spawn"
@@ -170,19 +171,29 @@ class Runner:
         if self._pool is None:
             assert self.local is not None
             return step(self.local, records)
-        # A few chunks per worker, so that one chunk of long posts does not leave a core idle.
-        parts = chunks(records, self.workers * 3)
+        parts = self._parts(records)
         transfer = TRANSFERS.get(step)
         if transfer is None:  # a step without a declared transfer: whole records
             out: list[PostRecord] = []
             for done in self._pool.map(_run_in_worker, [step] * len(parts), parts):
                 out += done
             return out
-        sent = [_send(transfer, part) for part in parts]
+        # A generator: each chunk is submitted as soon as it is packed, so the workers start
+        # on the first while the main process packs the rest (they wait for nothing else).
+        sent = (_send(transfer, part) for part in parts)
         for part, rows in zip(parts, self._pool.map(_run_transfer, [step] * len(parts), sent),
                               strict=True):
             _receive(transfer, part, rows)
         return records
+
+    def _parts(self, records: list[PostRecord]) -> list[list[PostRecord]]:
+        """A few chunks per worker, so that one chunk of long posts does not leave a core idle;
+        cut once per batch (every step of a batch gets the same list of records) because
+        the main process's time between steps is time the workers wait."""
+        cached = self._chunked
+        if cached is None or cached[0] is not records or cached[1] != len(records):
+            cached = self._chunked = (records, len(records), chunks(records, self.workers * 3))
+        return cached[2]
 
     def warm_up(self) -> None:
         """Start every worker and build the stage objects now, not inside the first batch.
@@ -201,6 +212,7 @@ class Runner:
         if self._pool is not None:
             self._pool.shutdown(wait=True, cancel_futures=True)
             self._pool = None
+        self._chunked = None
 
     def __enter__(self) -> Runner:
         return self
