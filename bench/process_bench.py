@@ -152,12 +152,10 @@ def child(workspace: Path, workers: int, boards_limit: int | None) -> None:
     until = None
     if boards_limit is not None:  # the first M posts: posted 7 minutes apart from 2023-01-01
         until = (datetime(2023, 1, 1, tzinfo=UTC) + timedelta(minutes=7 * boards_limit))
-    cpu0 = _cpu(resource.RUSAGE_SELF), _cpu(resource.RUSAGE_CHILDREN)
+    cpu0 = _cpu()
     report = process_flow(workspace=str(workspace), workers=workers,
                           until=until.isoformat() if until else None)
-    # CPU seconds of this run: the flow process, and its workers (reaped when the run ends;
-    # Prefect's API server is still running, so it is not in RUSAGE_CHILDREN).
-    cpu = (_cpu(resource.RUSAGE_SELF) - cpu0[0], _cpu(resource.RUSAGE_CHILDREN) - cpu0[1])
+    cpu = _cpu() - cpu0  # the flow process (its workers are the forkserver's children)
     own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     kids = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     print(json.dumps({
@@ -165,12 +163,12 @@ def child(workspace: Path, workers: int, boards_limit: int | None) -> None:
         "chars": report.summary["chars"], "seconds": report.seconds,
         "startup": startup, "steps": report.step_seconds, "step_chars": report.step_chars,
         "rss_mb": own / 1024, "worker_rss_mb": kids / 1024,
-        "cpu_flow": cpu[0], "cpu_workers": cpu[1],
+        "cpu_flow": cpu,
     }))
 
 
-def _cpu(who: int) -> float:
-    usage = resource.getrusage(who)
+def _cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
     return usage.ru_utime + usage.ru_stime
 
 
@@ -266,8 +264,7 @@ def print_run(run: dict[str, Any]) -> None:
     if run["workers"] > 1:
         print("  (with workers, write and snapshot run in a thread while the workers compute"
               " the next batch: they overlap the steps)")
-    print(f"  CPU: flow process {run['cpu_flow']:.1f} s"
-          + (f", workers {run['cpu_workers']:.1f} s" if run["workers"] > 1 else ""))
+    print(f"  CPU: flow process {run['cpu_flow']:.1f} s")
     print(f"  peak RSS: flow process {run['rss_mb']:.0f} MB"
           + (f", largest worker {run['worker_rss_mb']:.0f} MB" if run["workers"] > 1 else ""))
 
