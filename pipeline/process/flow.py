@@ -13,13 +13,16 @@ headers between detection and pseudonymisation of their batch.
 
 from __future__ import annotations
 
+import contextvars
 import itertools
 import json
 import logging
+import threading
 import time
-from collections import defaultdict
-from collections.abc import Callable, Mapping
+from collections import defaultdict, deque
+from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -93,6 +96,42 @@ def _chars(batch: Batch, step: str) -> int:
     return sum(len(r.own) or len(r.text) for r in batch.records)
 
 
+class BatchError(RuntimeError):
+    """Another batch of the run failed: this one stops waiting for its turn."""
+
+
+class BatchOrder:
+    """Turns taken in batch order: batch n enters `turn(stage, n)` after batch n-1 left it.
+
+    The register issues codes, and the store gets rows and snapshot entries, in the order of
+    the archive, whichever of two batches in flight gets there first.
+    """
+
+    def __init__(self) -> None:
+        self._next: dict[str, int] = defaultdict(int)
+        self._changed = threading.Condition()
+        self._failed = False
+
+    @contextmanager
+    def turn(self, stage: str, number: int) -> Iterator[None]:
+        with self._changed:
+            while self._next[stage] != number:
+                if self._failed:
+                    raise BatchError(f"batch {number} stopped: an earlier batch failed")
+                self._changed.wait()
+        try:
+            yield
+        finally:
+            with self._changed:
+                self._next[stage] = number + 1
+                self._changed.notify_all()
+
+    def fail(self) -> None:
+        with self._changed:
+            self._failed = True
+            self._changed.notify_all()
+
+
 def run_flow_body(store: ArchiveStore, spec: ContextSpec, filters: store_io.Filters, *,
                   workers: int, batch_size: int, kwic_k: int,
                   params: dict[str, Any]) -> ProcessReport:
@@ -134,6 +173,44 @@ def run_flow_body(store: ArchiveStore, spec: ContextSpec, filters: store_io.Filt
     log.info("run parameters: %s", json.dumps(snapshot_params, ensure_ascii=False))
     step_seconds: dict[str, float] = defaultdict(float)
     step_chars: dict[str, int] = defaultdict(int)
+    timing_lock = threading.Lock()  # with two batches in flight, two threads add times
+
+    def timed(step: str, seconds: float, chars: int = 0) -> None:
+        with timing_lock:
+            step_seconds[step] += seconds
+            step_chars[step] += chars
+
+    def reuse(records: list[PostRecord]) -> tuple[dict[int, store_io.Outcome],
+                                                   list[PostRecord]]:
+        """Outcomes stored before under these settings, and the records still to compute."""
+        rows = store_io.cached(store, (r.post_version_id for r in records), hashes)
+        # A row made before a name became known is reused unless that name occurs.
+        known = {r.post_version_id: rows[r.post_version_id][1] for r in records
+                 if r.post_version_id in rows
+                 and (rows[r.post_version_id][0] == generation
+                      or not history.stale(r, rows[r.post_version_id][0]))}
+        return known, [r for r in records if r.post_version_id not in known]
+
+    def compute(number: int, todo: list[PostRecord], order: BatchOrder
+                ) -> tuple[list[PostRecord], list[NewEntry]]:
+        """The steps on one batch; the register's codes are issued in batch order."""
+        issued: list[NewEntry] = []
+        batch = Batch(number, todo)
+        for name in STEPS:
+            if not todo:
+                break
+            t0 = time.perf_counter()
+            chars = _chars(batch, name)
+            batch = STEP_TASKS[name](batch, runner)
+            if name == "anonymise":
+                with order.turn("register", number):
+                    issued = register.issue(names_to_register(batch.records))
+                    pseudonymise_records(batch.records, pseudonym, placeholders)
+            timed(name, time.perf_counter() - t0, chars)
+        if not todo:  # nothing to compute, but the next batch waits for this one's turn
+            with order.turn("register", number):
+                pass
+        return batch.records, issued
 
     def finish_batch(records: list[PostRecord], known: dict[int, store_io.Outcome],
                      done: list[PostRecord], issued: list[NewEntry]) -> None:
@@ -141,77 +218,58 @@ def run_flow_body(store: ArchiveStore, spec: ContextSpec, filters: store_io.Filt
         t0 = time.perf_counter()
         store_io.save_register(store, kid, issued)  # before the texts that use the codes
         fresh = store_io.save_processed(store, done, current_hash) if done else {}
-        step_seconds["write"] += time.perf_counter() - t0
+        timed("write", time.perf_counter() - t0)
         t0 = time.perf_counter()
         outcomes = [known.get(r.post_version_id) or fresh[r.post_version_id] for r in records]
         ids = builder.add(outcomes, reused=len(known))
         store_io.add_snapshot_posts(store, snapshot_id, ids)
-        step_seconds["snapshot"] += time.perf_counter() - t0
+        timed("snapshot", time.perf_counter() - t0)
 
-    # With worker processes the main process mostly waits for them: it writes batch k in a
-    # thread while the workers compute batch k+1 (one batch in flight, so memory stays at about
-    # two batches). With one worker the steps run here and a writer thread would only compete
-    # for the GIL.
-    writer = ThreadPoolExecutor(1, thread_name_prefix="lurker-store") if workers > 1 else None
-    # Likewise batch k+1 is read in a thread while batch k is computed (the workers would
-    # otherwise wait for each read); "read" then counts only the time spent waiting for it.
-    reader = ThreadPoolExecutor(1, thread_name_prefix="lurker-read") if workers > 1 else None
-    pending: Future[None] | None = None
+    def run_batch(number: int, records: list[PostRecord], order: BatchOrder) -> None:
+        t0 = time.perf_counter()
+        known, todo = reuse(records)
+        timed("read", time.perf_counter() - t0)
+        done, issued = compute(number, todo, order)
+        with order.turn("write", number):
+            finish_batch(records, known, done, issued)
+
+    order = BatchOrder()
+    # With worker processes, two batches are in flight, each in a thread of this process
+    # (Prefect's flow context copied, as its thread task runner does): while one waits for
+    # the workers at the end of a step, or for this process (pseudonyms, store writes), the
+    # other keeps the workers busy. Codes and writes still happen in batch order, so the
+    # result is the same as with one batch at a time (tests/test_process_flow.py).
+    in_flight = 2 if workers > 1 else 1
+    batch_threads = (ThreadPoolExecutor(in_flight, thread_name_prefix="lurker-batch")
+                     if in_flight > 1 else None)
+    pending: deque[Future[None]] = deque()
     try:
         with runner:
             t0 = time.perf_counter()
             runner.warm_up()
-            step_seconds["start"] += time.perf_counter() - t0
+            timed("start", time.perf_counter() - t0)
             with lean_gc():
                 batches = store_io.iter_batches(store, filters, batch_size)
-                ahead = reader.submit(next, batches, None) if reader is not None else None
                 for number in itertools.count():
                     t0 = time.perf_counter()
-                    if ahead is not None:
-                        records = ahead.result()
-                        if records is not None:
-                            ahead = reader.submit(next, batches, None)
-                    else:
-                        records = next(batches, None)  # read from the store: timed as "read"
+                    records = next(batches, None)  # read from the store: timed as "read"
+                    timed("read", time.perf_counter() - t0)
                     if records is None:
                         break
-                    rows = store_io.cached(store, (r.post_version_id for r in records), hashes)
-                    # A row made before a name became known is reused unless that name occurs.
-                    known = {r.post_version_id: rows[r.post_version_id][1] for r in records
-                             if r.post_version_id in rows
-                             and (rows[r.post_version_id][0] == generation
-                                  or not history.stale(r, rows[r.post_version_id][0]))}
-                    step_seconds["read"] += time.perf_counter() - t0
-                    todo = [r for r in records if r.post_version_id not in known]
-                    done: list[PostRecord] = []
-                    issued: list[NewEntry] = []
-                    if todo:
-                        batch = Batch(number, todo)
-                        for name in STEPS:
-                            t0 = time.perf_counter()
-                            chars = _chars(batch, name)
-                            batch = STEP_TASKS[name](batch, runner)
-                            if name == "anonymise":
-                                issued = register.issue(names_to_register(batch.records))
-                                pseudonymise_records(batch.records, pseudonym, placeholders)
-                            step_seconds[name] += time.perf_counter() - t0
-                            step_chars[name] += chars
-                        done = batch.records
-                    if pending is not None:
-                        pending.result()
-                        pending = None
-                    if writer is not None:
-                        pending = writer.submit(finish_batch, records, known, done, issued)
-                    else:
-                        finish_batch(records, known, done, issued)
-                if pending is not None:
-                    pending.result()
-                    pending = None
+                    if batch_threads is None:
+                        run_batch(number, records, order)
+                        continue
+                    if len(pending) >= in_flight:
+                        pending.popleft().result()
+                    pending.append(batch_threads.submit(
+                        contextvars.copy_context().run, run_batch, number, records, order))
+                while pending:
+                    pending.popleft().result()
                 t0 = time.perf_counter()
                 subjects = process_subjects(store, runner, register, builder.thread_ids(),
                                             current_hash, pseudonym, placeholders)
                 builder.add_subjects(subjects)
-                step_seconds["subjects"] += time.perf_counter() - t0
+                timed("subjects", time.perf_counter() - t0)
         t0 = time.perf_counter()
         fingerprint = builder.fingerprint()
         existing = store_io.find_complete_snapshot(store, fingerprint)
@@ -223,18 +281,15 @@ def run_flow_body(store: ArchiveStore, spec: ContextSpec, filters: store_io.Filt
             store_io.add_snapshot_threads(store, snapshot_id, subjects)
             store_io.mark_kept_threads(store, snapshot_id, builder.kept_threads())
             store_io.finish_snapshot(store, snapshot_id, fingerprint, summary, builder.kwic())
-        step_seconds["snapshot"] += time.perf_counter() - t0
+        timed("snapshot", time.perf_counter() - t0)
     except BaseException:
-        if pending is not None:
-            pending.cancel()
-        for executor in (writer, reader):
-            if executor is not None:
-                executor.shutdown(wait=True, cancel_futures=True)
+        order.fail()  # a batch waiting for its turn gives up instead of waiting forever
+        if batch_threads is not None:
+            batch_threads.shutdown(wait=True, cancel_futures=True)
         store_io.discard_snapshot(store, snapshot_id)
         raise
-    for executor in (writer, reader):
-        if executor is not None:
-            executor.shutdown(wait=True)
+    if batch_threads is not None:
+        batch_threads.shutdown(wait=True)
     report = ProcessReport(
         snapshot_id=snapshot_id, snapshot_reused=existing is not None,
         settings_hash=settings_hash, keywords_version=keywords_version, summary=summary,

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import gc
 import multiprocessing
+import threading
 from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from contextlib import contextmanager
@@ -158,7 +159,9 @@ class Runner:
         self.workers = max(1, workers)
         self.local = StageContext(spec) if self.workers == 1 else None
         self._pool: ProcessPoolExecutor | None = None
-        self._chunked: tuple[list[PostRecord], int, list[list[PostRecord]]] | None = None
+        # id(batch) -> (batch, its length, its chunks), insertion-ordered, for two batches.
+        self._chunked: dict[int, tuple[list[PostRecord], int, list[list[PostRecord]]]] = {}
+        self._chunk_lock = threading.Lock()
         if self.workers > 1:
             methods = multiprocessing.get_all_start_methods()
             method = "forkserver" if "forkserver" in methods else "spawn"
@@ -190,10 +193,14 @@ class Runner:
         """A few chunks per worker, so that one chunk of long posts does not leave a core idle;
         cut once per batch (every step of a batch gets the same list of records) because
         the main process's time between steps is time the workers wait."""
-        cached = self._chunked
-        if cached is None or cached[0] is not records or cached[1] != len(records):
-            cached = self._chunked = (records, len(records), chunks(records, self.workers * 3))
-        return cached[2]
+        with self._chunk_lock:  # two batches in flight: two threads
+            cached = self._chunked.get(id(records))
+            if cached is None or cached[0] is not records or cached[1] != len(records):
+                cached = (records, len(records), chunks(records, self.workers * 3))
+                self._chunked[id(records)] = cached
+                while len(self._chunked) > 2:  # the batches in flight (flow.run_flow_body)
+                    del self._chunked[next(iter(self._chunked))]
+            return cached[2]
 
     def warm_up(self) -> None:
         """Start every worker and build the stage objects now, not inside the first batch.
@@ -212,7 +219,7 @@ class Runner:
         if self._pool is not None:
             self._pool.shutdown(wait=True, cancel_futures=True)
             self._pool = None
-        self._chunked = None
+        self._chunked.clear()
 
     def __enter__(self) -> Runner:
         return self
