@@ -178,7 +178,8 @@ def run_flow_body(store: ArchiveStore, spec: ContextSpec, filters: store_io.Filt
     def timed(step: str, seconds: float, chars: int = 0) -> None:
         with timing_lock:
             step_seconds[step] += seconds
-            step_chars[step] += chars
+            if chars:
+                step_chars[step] += chars
 
     def reuse(records: list[PostRecord]) -> tuple[dict[int, store_io.Outcome],
                                                    list[PostRecord]]:
