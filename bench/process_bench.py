@@ -262,8 +262,8 @@ def print_run(run: dict[str, Any]) -> None:
     print(f"  {'whole':<10} {run['seconds']:>8.2f} {rate(run['posts'], run['seconds'])} "
           f"{rate(run['chars'], run['seconds'])}")
     if run["workers"] > 1:
-        print("  (with workers, write and snapshot run in a thread while the workers compute"
-              " the next batch: they overlap the steps)")
+        print("  (with workers, two batches are in flight: their step times overlap and add"
+              " up to more than the whole)")
     print(f"  CPU: flow process {run['cpu_flow']:.1f} s")
     print(f"  peak RSS: flow process {run['rss_mb']:.0f} MB"
           + (f", largest worker {run['worker_rss_mb']:.0f} MB" if run["workers"] > 1 else ""))
