@@ -9,6 +9,7 @@ import tempfile
 from collections.abc import Callable, Iterator
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -96,3 +97,22 @@ def postgres_url() -> Iterator[str]:
         pytest.skip("PostgreSQL server binaries not installed")
     with postgres_server() as url:
         yield url
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Any]:
+    """An empty store, once on SQLite and once on the session's real PostgreSQL."""
+    from pipeline.store import ArchiveStore
+    from pipeline.store.archive import make_engine
+    from pipeline.store.models import Base
+
+    if request.param == "sqlite":
+        s = ArchiveStore(f"sqlite:///{tmp_path / 'a.sqlite'}")
+    else:
+        url = request.getfixturevalue("postgres_url")
+        engine = make_engine(url)
+        Base.metadata.drop_all(engine)  # one server per session: start each test empty
+        engine.dispose()
+        s = ArchiveStore(url)
+    yield s
+    s.close()

@@ -4,7 +4,6 @@ driver) stores exactly what SQLAlchemy's Core path stores, on SQLite and Postgre
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
@@ -15,25 +14,8 @@ from sqlalchemy import Text, cast, select
 from pipeline.process import store_io
 from pipeline.process.records import PostRecord
 from pipeline.store import ArchiveStore
-from pipeline.store.archive import make_engine
 from pipeline.store.corpus import ProcessedPost, SnapshotPost
-from pipeline.store.models import Base
 from spiders.parsers.model import Generation, ParsedPost, ThreadPage, TimeMethod
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def store(request: pytest.FixtureRequest, tmp_path) -> Iterator[ArchiveStore]:
-    if request.param == "sqlite":
-        s = ArchiveStore(f"sqlite:///{tmp_path / 'a.sqlite'}")
-    else:
-        url = request.getfixturevalue("postgres_url")
-        engine = make_engine(url)
-        Base.metadata.drop_all(engine)  # one server per session: start each test empty
-        engine.dispose()
-        s = ArchiveStore(url)
-    yield s
-    s.close()
-
 
 # Values that a serialiser could get subtly wrong: non-ASCII (json.dumps escapes it), quotes
 # and backslashes, control characters, floats, empty and nested containers, None.

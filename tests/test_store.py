@@ -4,12 +4,10 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta, timezone
 
-import pytest
 from sqlalchemy import select
 
 from pipeline.store import ArchiveStore, FetchInfo
-from pipeline.store.archive import make_engine
-from pipeline.store.models import Base, CrawlRun, Post, PostVersion
+from pipeline.store.models import CrawlRun, Post, PostVersion
 from spiders.parsers.model import (
     Generation,
     ParsedPost,
@@ -38,20 +36,6 @@ def post(pid: int, floor: int, text: str, status: PostStatus = PostStatus.OK,
 def page(tid: int, n: int, posts: list[ParsedPost], last: int) -> ThreadPage:
     return ThreadPage(tid=tid, fid=2, subject="subject", page=n, last_page=last,
                       generation=Generation.X3, posts=posts)
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def store(request, tmp_path):
-    if request.param == "sqlite":
-        s = ArchiveStore(f"sqlite:///{tmp_path / 'a.sqlite'}")
-    else:
-        url = request.getfixturevalue("postgres_url")
-        engine = make_engine(url)
-        Base.metadata.drop_all(engine)  # one server per session: start each test empty
-        engine.dispose()
-        s = ArchiveStore(url)
-    yield s
-    s.close()
 
 
 def fetch(store: ArchiveStore, run: int) -> int:
