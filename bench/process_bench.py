@@ -1,6 +1,6 @@
 """Processing-flow benchmark (not a test): the real `lurker-process` flow on a large archive.
 
-Usage: python bench/process_bench.py [--posts N] [--workers 1,2] [--also M] [--batch B]
+Usage: python bench/process_bench.py [--posts N] [--workers 1,2] [--also M] [--batch B] [--repeat R]
 
 1. Generates N posts (default 100,000) from the demo corpus into a fresh SQLite archive, streamed
    in chunks (each post one to three corpus texts, about 1 in 200 long, 1 in 8 quoting an earlier
@@ -22,6 +22,7 @@ import json
 import os
 import resource
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -269,6 +270,29 @@ def print_run(run: dict[str, Any]) -> None:
           + (f", largest worker {run['worker_rss_mb']:.0f} MB" if run["workers"] > 1 else ""))
 
 
+def print_rounds(counts: list[int],
+                 rounds: list[tuple[list[dict[str, Any]], tuple[float, int, int]]]) -> None:
+    """Each round's seconds and ratios, then their medians."""
+    print(f"\n{len(rounds)} rounds (seconds of the whole flow; bare jieba in the same round):")
+    ratios: dict[int, list[float]] = {w: [] for w in counts}
+    speedups: list[float] = []
+    for n, (runs, (bare, _, _)) in enumerate(rounds, 1):
+        cells = []
+        for run in runs:
+            ratios[run["workers"]].append(run["seconds"] / bare)
+            cells.append(f"{run['workers']} worker(s) {run['seconds']:.1f} s "
+                         f"({run['seconds'] / bare:.2f}×)")
+        if len(runs) > 1:
+            speedups.append(runs[0]["seconds"] / runs[1]["seconds"])
+            cells.append(f"speed-up {speedups[-1]:.2f}×")
+        print(f"  round {n}: bare jieba {bare:.1f} s; " + "; ".join(cells))
+    medians = [f"{w} worker(s) {statistics.median(r):.2f}× bare jieba" for w, r in ratios.items()]
+    if speedups:
+        medians.append(f"speed-up {statistics.median(speedups):.2f}× "
+                       f"(range {min(speedups):.2f}–{max(speedups):.2f})")
+    print("  medians: " + "; ".join(medians))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--posts", type=int, default=100_000)
@@ -276,6 +300,8 @@ def main() -> None:
     parser.add_argument("--also", type=int, default=None, help="repeat 1 worker on M posts")
     parser.add_argument("--batch", type=int, default=None,
                         help="posts per batch ([process] batch_size; default: the flow's)")
+    parser.add_argument("--repeat", type=int, default=1,
+                        help="rounds of all worker counts and bare jieba; medians reported")
     parser.add_argument("--keep", action="store_true", help="keep the generated workspace")
     parser.add_argument("--child", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--limit", type=int, default=None, help=argparse.SUPPRESS)
@@ -296,8 +322,13 @@ def main() -> None:
         if args.batch is not None:
             ws.config_file.write_text(f"[process]\nbatch_size = {args.batch}\n",
                                       encoding="utf-8")
-        runs = [run_child(workspace, int(w)) for w in args.workers.split(",")]
-        seconds, posts, chars = bare_jieba(ws.db_path)
+        counts = [int(w) for w in args.workers.split(",")]
+        # Rounds: every worker count, then bare jieba, again and again, so that the machine's
+        # drift (±10-20% here between minutes) touches all of them alike; medians at the end.
+        rounds = []
+        for _ in range(max(1, args.repeat)):
+            rounds.append(([run_child(workspace, w) for w in counts], bare_jieba(ws.db_path)))
+        runs, (seconds, posts, chars) = rounds[0]
         for run in runs:
             print_run(run)
         print(f"\nbare jieba (initialize + lcut) on the same posts' text: {posts:,} posts, "
@@ -315,6 +346,8 @@ def main() -> None:
         if len(runs) > 1 and runs[1]["seconds"] > 0:  # on the whole flow, start-up included
             print(f"speed-up {runs[0]['workers']} → {runs[1]['workers']} workers: "
                   f"{runs[0]['seconds'] / runs[1]['seconds']:.2f}×")
+        if len(rounds) > 1:
+            print_rounds(counts, rounds)
         print(f"load average {os.getloadavg()[0]:.1f} at the end")
         if args.also:
             small = run_child(workspace, 1, args.also)
