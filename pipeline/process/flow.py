@@ -51,6 +51,8 @@ from pipeline.workspace import Workspace
 log = logging.getLogger("lurker.process")
 
 STEPS = ("normalise", "language", "anonymise", "segment", "keywords")
+# With worker processes: batches computed at the same time (memory: about one batch more).
+BATCHES_IN_FLIGHT = 2
 
 
 @dataclass
@@ -195,11 +197,12 @@ def run_flow_body(store: ArchiveStore, spec: ContextSpec, filters: store_io.Filt
     def compute(number: int, todo: list[PostRecord], order: BatchOrder
                 ) -> tuple[list[PostRecord], list[NewEntry]]:
         """The steps on one batch; the register's codes are issued in batch order."""
+        if not todo:  # nothing to compute, but the next batch waits for this one's turn
+            with order.turn("register", number):
+                return [], []
         issued: list[NewEntry] = []
         batch = Batch(number, todo)
         for name in STEPS:
-            if not todo:
-                break
             t0 = time.perf_counter()
             chars = _chars(batch, name)
             batch = STEP_TASKS[name](batch, runner)
@@ -208,9 +211,6 @@ def run_flow_body(store: ArchiveStore, spec: ContextSpec, filters: store_io.Filt
                     issued = register.issue(names_to_register(batch.records))
                     pseudonymise_records(batch.records, pseudonym, placeholders)
             timed(name, time.perf_counter() - t0, chars)
-        if not todo:  # nothing to compute, but the next batch waits for this one's turn
-            with order.turn("register", number):
-                pass
         return batch.records, issued
 
     def finish_batch(records: list[PostRecord], known: dict[int, store_io.Outcome],
@@ -240,9 +240,8 @@ def run_flow_body(store: ArchiveStore, spec: ContextSpec, filters: store_io.Filt
     # the workers at the end of a step, or for this process (pseudonyms, store writes), the
     # other keeps the workers busy. Codes and writes still happen in batch order, so the
     # result is the same as with one batch at a time (tests/test_process_flow.py).
-    in_flight = 2 if workers > 1 else 1
-    batch_threads = (ThreadPoolExecutor(in_flight, thread_name_prefix="lurker-batch")
-                     if in_flight > 1 else None)
+    batch_threads = (ThreadPoolExecutor(BATCHES_IN_FLIGHT, thread_name_prefix="lurker-batch")
+                     if workers > 1 else None)
     pending: deque[Future[None]] = deque()
     try:
         with runner:
@@ -260,7 +259,7 @@ def run_flow_body(store: ArchiveStore, spec: ContextSpec, filters: store_io.Filt
                     if batch_threads is None:
                         run_batch(number, records, order)
                         continue
-                    if len(pending) >= in_flight:
+                    if len(pending) >= BATCHES_IN_FLIGHT:
                         pending.popleft().result()
                     pending.append(batch_threads.submit(
                         contextvars.copy_context().run, run_batch, number, records, order))

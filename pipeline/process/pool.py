@@ -195,10 +195,11 @@ class Runner:
         the main process's time between steps is time the workers wait."""
         with self._chunk_lock:  # two batches in flight: two threads
             cached = self._chunked.get(id(records))
-            if cached is None or cached[0] is not records or cached[1] != len(records):
+            # The entry holds the batch, so its id is not reused while it is cached.
+            if cached is None or cached[1] != len(records):
                 cached = (records, len(records), chunks(records, self.workers * 3))
                 self._chunked[id(records)] = cached
-                while len(self._chunked) > 2:  # the batches in flight (flow.run_flow_body)
+                while len(self._chunked) > 2:  # flow.BATCHES_IN_FLIGHT
                     del self._chunked[next(iter(self._chunked))]
             return cached[2]
 
