@@ -26,6 +26,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -154,9 +155,12 @@ def child(workspace: Path, workers: int, boards_limit: int | None) -> None:
     if boards_limit is not None:  # the first M posts: posted 7 minutes apart from 2023-01-01
         until = (datetime(2023, 1, 1, tzinfo=UTC) + timedelta(minutes=7 * boards_limit))
     cpu0 = _cpu()
+    sampler = DescendantCPU()
+    sampler.start()
     report = process_flow(workspace=str(workspace), workers=workers,
                           until=until.isoformat() if until else None)
     cpu = _cpu() - cpu0  # the flow process (its workers are the forkserver's children)
+    sampler.stop()
     own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     kids = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     print(json.dumps({
@@ -164,8 +168,68 @@ def child(workspace: Path, workers: int, boards_limit: int | None) -> None:
         "chars": report.summary["chars"], "seconds": report.seconds,
         "startup": startup, "steps": report.step_seconds, "step_chars": report.step_chars,
         "rss_mb": own / 1024, "worker_rss_mb": kids / 1024,
-        "cpu_flow": cpu,
+        "cpu_flow": cpu, "cpu_children": sampler.seconds(),
     }))
+
+
+class DescendantCPU(threading.Thread):
+    """CPU seconds of this process's descendants (the workers are the forkserver's children,
+    so RUSAGE_CHILDREN never sees them): /proc polled every 0.2 s, the last reading kept,
+    grouped by what runs in them."""
+
+    def __init__(self) -> None:
+        super().__init__(daemon=True)
+        self._done = threading.Event()
+        self._seen: dict[int, tuple[str, float]] = {}
+        self._base: dict[int, float] = {}
+        self._tick = os.sysconf("SC_CLK_TCK")
+        self._scan(base=True)
+
+    def _scan(self, base: bool = False) -> None:
+        parents: dict[int, int] = {}
+        cpu: dict[int, float] = {}
+        for entry in Path("/proc").iterdir():
+            if not entry.name.isdigit():
+                continue
+            try:
+                stat = (entry / "stat").read_text()
+                cmd = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+            except OSError:
+                continue
+            fields = stat[stat.rindex(")") + 2:].split()
+            pid = int(entry.name)
+            parents[pid] = int(fields[1])
+            cpu[pid] = (int(fields[11]) + int(fields[12])) / self._tick
+            self._seen.setdefault(pid, (cmd, 0.0))
+        me = os.getpid()
+        for pid, seconds in cpu.items():
+            up, hops = parents.get(pid), 0
+            while up not in (None, 0, me) and hops < 10:
+                up, hops = parents.get(up), hops + 1
+            if up != me:
+                self._seen.pop(pid, None)
+                continue
+            if base:
+                self._base[pid] = seconds
+            self._seen[pid] = (self._seen[pid][0], seconds - self._base.get(pid, 0.0))
+
+    def run(self) -> None:
+        while not self._done.wait(0.2):
+            self._scan()
+
+    def stop(self) -> None:
+        self._done.set()
+        self.join()
+        self._scan()
+
+    def seconds(self) -> dict[str, list[float]]:
+        """'prefect server' and 'worker' (every other descendant) -> CPU seconds of each."""
+        out: dict[str, list[float]] = {}
+        for cmd, seconds in self._seen.values():
+            kind = "prefect server" if "uvicorn" in cmd or "prefect" in cmd else "worker"
+            if seconds >= 0.05:
+                out.setdefault(kind, []).append(round(seconds, 1))
+        return out
 
 
 def _cpu() -> float:
@@ -212,9 +276,10 @@ def warm_jieba_cache(workspace: Path) -> None:
     tokenizer.initialize()
 
 
-def bare_jieba(db: Path) -> tuple[float, int, int]:
-    """Seconds of `jieba.initialize()` (from its cache) plus `jieba.lcut` on every post:
-    bare segmentation pays for its dictionary as the flow does in its start-up."""
+def bare_jieba(db: Path, part: int = 0, parts: int = 1) -> tuple[float, int, int]:
+    """Seconds of `jieba.initialize()` (from its cache) plus `jieba.lcut` on every post (or on
+    every `parts`-th, from `part`): bare segmentation pays for its dictionary as the flow
+    does in its start-up."""
     import logging
 
     import jieba
@@ -235,6 +300,7 @@ def bare_jieba(db: Path) -> tuple[float, int, int]:
             if not rows:
                 break
             last = rows[-1][0]
+            rows = [row for row in rows if row[0] % parts == part]
             t0 = time.perf_counter()
             for _, body in rows:
                 jieba.lcut(body)
@@ -243,6 +309,23 @@ def bare_jieba(db: Path) -> tuple[float, int, int]:
             chars += sum(len(body) for _, body in rows)
     engine.dispose()
     return seconds, posts, chars
+
+
+def bare_jieba_side_by_side(db: Path, parts: int = 2) -> float:
+    """Wall seconds of `parts` bare-jieba processes run at once, each on every parts-th post:
+    what this machine gives to that many CPU-bound processes (the most workers can get)."""
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    context = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(parts, mp_context=context) as pool:
+        list(pool.map(_idle, range(parts)))  # started before the clock
+        return max(seconds for seconds, _, _ in
+                   pool.map(bare_jieba, [db] * parts, range(parts), [parts] * parts))
+
+
+def _idle(_: int) -> None:
+    return None
 
 
 # --- report ----------------------------------------------------------------------------------
@@ -265,18 +348,23 @@ def print_run(run: dict[str, Any]) -> None:
     if run["workers"] > 1:
         print("  (with workers, two batches are in flight: their step times overlap and add"
               " up to more than the whole)")
-    print(f"  CPU: flow process {run['cpu_flow']:.1f} s")
+    others = "".join(f", {kind} {' + '.join(f'{c:.1f}' for c in sorted(cpu, reverse=True))} s"
+                     for kind, cpu in sorted(run.get("cpu_children", {}).items()))
+    print(f"  CPU: flow process {run['cpu_flow']:.1f} s{others}")
     print(f"  peak RSS: flow process {run['rss_mb']:.0f} MB"
           + (f", largest worker {run['worker_rss_mb']:.0f} MB" if run["workers"] > 1 else ""))
 
 
-def print_rounds(counts: list[int],
-                 rounds: list[tuple[list[dict[str, Any]], tuple[float, int, int]]]) -> None:
+Round = tuple[list[dict[str, Any]], tuple[float, int, int], float | None]
+
+
+def print_rounds(counts: list[int], rounds: list[Round]) -> None:
     """Each round's seconds and ratios, then their medians."""
     print(f"\n{len(rounds)} rounds (seconds of the whole flow; bare jieba in the same round):")
     ratios: dict[int, list[float]] = {w: [] for w in counts}
     speedups: list[float] = []
-    for n, (runs, (bare, _, _)) in enumerate(rounds, 1):
+    ceilings: list[float] = []
+    for n, (runs, (bare, _, _), side) in enumerate(rounds, 1):
         cells = []
         for run in runs:
             ratios[run["workers"]].append(run["seconds"] / bare)
@@ -285,11 +373,16 @@ def print_rounds(counts: list[int],
         if len(runs) > 1:
             speedups.append(runs[0]["seconds"] / runs[1]["seconds"])
             cells.append(f"speed-up {speedups[-1]:.2f}×")
+        if side:
+            ceilings.append(bare / side)
+            cells.append(f"bare jieba side by side {ceilings[-1]:.2f}×")
         print(f"  round {n}: bare jieba {bare:.1f} s; " + "; ".join(cells))
     medians = [f"{w} worker(s) {statistics.median(r):.2f}× bare jieba" for w, r in ratios.items()]
     if speedups:
         medians.append(f"speed-up {statistics.median(speedups):.2f}× "
                        f"(range {min(speedups):.2f}–{max(speedups):.2f})")
+    if ceilings:
+        medians.append(f"bare jieba side by side {statistics.median(ceilings):.2f}×")
     print("  medians: " + "; ".join(medians))
 
 
@@ -327,8 +420,11 @@ def main() -> None:
         # drift (±10-20% here between minutes) touches all of them alike; medians at the end.
         rounds = []
         for _ in range(max(1, args.repeat)):
-            rounds.append(([run_child(workspace, w) for w in counts], bare_jieba(ws.db_path)))
-        runs, (seconds, posts, chars) = rounds[0]
+            runs = [run_child(workspace, w) for w in counts]
+            bare = bare_jieba(ws.db_path)
+            side = bare_jieba_side_by_side(ws.db_path, max(counts)) if max(counts) > 1 else None
+            rounds.append((runs, bare, side))
+        runs, (seconds, posts, chars), side = rounds[0]
         for run in runs:
             print_run(run)
         print(f"\nbare jieba (initialize + lcut) on the same posts' text: {posts:,} posts, "
@@ -346,6 +442,13 @@ def main() -> None:
         if len(runs) > 1 and runs[1]["seconds"] > 0:  # on the whole flow, start-up included
             print(f"speed-up {runs[0]['workers']} → {runs[1]['workers']} workers: "
                   f"{runs[0]['seconds'] / runs[1]['seconds']:.2f}×")
+        if side:
+            print(f"bare jieba, {max(counts)} processes side by side on shares of the posts: "
+                  f"{side:.1f} s, {seconds / side:.2f}× one process (this machine's ceiling "
+                  f"for {max(counts)} CPU-bound processes)")
+            if len(runs) > 1 and runs[1]["seconds"] > 0:
+                speedup = runs[0]["seconds"] / runs[1]["seconds"]
+                print(f"  the flow's speed-up is {speedup / (seconds / side):.0%} of it")
         if len(rounds) > 1:
             print_rounds(counts, rounds)
         print(f"load average {os.getloadavg()[0]:.1f} at the end")

@@ -1,5 +1,6 @@
-"""Worker processes get only the fields a step reads and send back only those it sets
-(`pipeline.process.pool.TRANSFERS`): the records must come out exactly as in-process."""
+"""Worker processes hold their chunks' records from the first step to the last: the archive
+fields cross once, the results once (`pipeline.process.pool`). The records must come out
+exactly as in-process, and nothing may stay behind in a worker."""
 
 from __future__ import annotations
 
@@ -9,12 +10,13 @@ import pytest
 
 from pipeline.anonymise.detect import load_rules
 from pipeline.demoforum.generate import load_corpus
-from pipeline.process.anonymise import detect_records, pseudonymise_records
+from pipeline.process import pool as pool_module
+from pipeline.process.anonymise import detect_records
 from pipeline.process.context import ContextSpec, Pseudonyms
 from pipeline.process.keywords import keyword_records
 from pipeline.process.language import language_records
 from pipeline.process.normalise import normalise_records
-from pipeline.process.pool import TRANSFERS, Runner
+from pipeline.process.pool import RESULT_FIELDS, START_FIELDS, Runner
 from pipeline.process.records import PostRecord
 from pipeline.process.segment import segment_records
 
@@ -47,13 +49,24 @@ def records() -> list[PostRecord]:
 
 
 def flow_steps(runner: Runner, batch: list[PostRecord], spec: ContextSpec) -> list[PostRecord]:
-    """The flow's order: detection in the runner, pseudonyms in the calling process."""
+    """The flow's order: detection, then the names to register and the pseudonyms (codes from
+    this process), then the rest."""
     batch = runner.run(normalise_records, batch)
     batch = runner.run(language_records, batch)
     batch = runner.run(detect_records, batch)
-    pseudonymise_records(batch, Pseudonyms(spec.key, spec.names), load_rules().placeholders)
+    pseudonyms = Pseudonyms(spec.key, spec.names)
+    assert runner.names_to_register(batch) >= {"东莞老王", "宁波小李", "深圳阿强"}
+    runner.pseudonymise(batch, pseudonyms, load_rules().placeholders)
     batch = runner.run(segment_records, batch)
     return runner.run(keyword_records, batch)
+
+
+def held_in_workers(runner: Runner) -> list[int]:
+    return [pool.submit(_held_count).result() for pool in runner._pools]
+
+
+def _held_count() -> int:
+    return len(pool_module._HELD)
 
 
 @pytest.mark.parametrize("to_simplified", [False, True])
@@ -71,26 +84,45 @@ def test_two_workers_give_every_field_as_in_process(to_simplified: bool) -> None
     assert any(q["author"] for r in two for q in r.anon_quotes)
 
 
-def test_every_flow_step_declares_a_transfer_of_real_fields() -> None:
+def test_every_record_field_is_an_id_an_input_private_or_a_result() -> None:
+    """A field added to PostRecord must be sent, dropped or sent back: else a worker's value
+    of it would silently never reach the store."""
     fields = {f.name for f in dataclasses.fields(PostRecord)}
-    for step in (normalise_records, language_records, detect_records, segment_records,
-                 keyword_records):
-        transfer = TRANSFERS[step]
-        assert transfer.reads and transfer.writes
-        assert set(transfer.reads) <= fields and set(transfer.writes) <= fields
+    ids = {"post_version_id", "post_id", "thread_id", "floor"}
+    probe = PostRecord(1, 2, 3, 4, "作者", "<p>x</p>", "x", [{"author": "a"}], own="x",
+                       quotes=[("a", "b")], spans=[None], quote_spans=[[]], seg_text="x")  # type: ignore[list-item]
+    before = dataclasses.asdict(probe)
+    probe.drop_private()
+    private = {name for name, value in dataclasses.asdict(probe).items()
+               if value != before[name]}
+    assert set(START_FIELDS) <= ids | private | {"author"}
+    assert fields == ids | private | set(START_FIELDS) | set(RESULT_FIELDS)
+    assert not (set(RESULT_FIELDS) & (private | ids))
 
 
-def test_a_batch_is_chunked_once_for_all_its_steps() -> None:
+def test_a_batch_is_chunked_once_and_forgotten_at_its_end() -> None:
     spec = ContextSpec.from_files(KEY, NAMES)
     with Runner(spec, workers=2) as runner:
         batch = records()
-        first = runner._parts(batch)
-        assert sum(len(part) for part in first) == len(batch) and len(first) > 1
-        assert runner._parts(batch) is first  # the same batch on its next step
+        runner.run(normalise_records, batch)
+        first = runner._held(batch)
+        assert sum(len(part) for part in first.parts) == len(batch) and len(first.parts) > 1
+        assert set(first.workers) == {0, 1}  # both workers hold chunks
+        runner.run(language_records, batch)
+        assert runner._held(batch) is first  # the same chunks on its next step
+        assert sum(held_in_workers(runner)) == len(first.parts)
         batch.append(PostRecord(999, 999, 3, 1, None, "", "又一个帖子"))
-        grown = runner._parts(batch)  # a list that changed length is cut again
-        assert grown is not first and sum(len(part) for part in grown) == len(batch)
+        with pytest.raises(ValueError, match="changed size"):
+            runner.run(segment_records, batch)
         other = records()
-        assert runner._parts(other) is not grown
         done = flow_steps(runner, other, spec)
+        assert id(other) not in runner._chunked  # the chain ended with the keywords step
+        subjects = [PostRecord(0, 0, 7, 0, "东莞老王", "", "东莞老王：电话13812345678")]
+        runner.run(detect_records, runner.run(normalise_records, subjects))
+        runner.pseudonymise(subjects, Pseudonyms(spec.key, spec.names), load_rules().placeholders)
+        runner.finish(subjects)  # a chain that stops before the keywords step
+        assert id(subjects) not in runner._chunked
+        assert "13812345678" not in subjects[0].text and "[手机]" in subjects[0].text
+        assert subjects[0].raw_text and subjects[0].author_pseudonym  # not dropped: no keywords
+        assert sum(held_in_workers(runner)) == len(first.parts)  # only the broken batch's
     assert [r.post_version_id for r in done] == [r.post_version_id for r in records()]

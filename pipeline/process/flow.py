@@ -34,7 +34,7 @@ from prefect.cache_policies import NO_CACHE
 from pipeline.anonymise import load_or_create_key
 from pipeline.anonymise.detect import load_rules
 from pipeline.process import store_io
-from pipeline.process.anonymise import detect_records, names_to_register, pseudonymise_records
+from pipeline.process.anonymise import detect_records
 from pipeline.process.context import PROCESS_VERSION, ContextSpec, key_id, sha256
 from pipeline.process.keywords import keyword_records
 from pipeline.process.language import language_records
@@ -208,8 +208,8 @@ def run_flow_body(store: ArchiveStore, spec: ContextSpec, filters: store_io.Filt
             batch = STEP_TASKS[name](batch, runner)
             if name == "anonymise":
                 with order.turn("register", number):
-                    issued = register.issue(names_to_register(batch.records))
-                    pseudonymise_records(batch.records, pseudonym, placeholders)
+                    issued = register.issue(runner.names_to_register(batch.records))
+                    runner.pseudonymise(batch.records, pseudonym, placeholders)
             timed(name, time.perf_counter() - t0, chars)
         return batch.records, issued
 
@@ -323,8 +323,9 @@ def process_subjects(store: ArchiveStore, runner: Runner, register: Register,
     if todo:
         todo = runner.run(detect_records, runner.run(normalise_records, todo))
         store_io.save_register(store, register_key(register), register.issue(
-            names_to_register(todo)))
-        pseudonymise_records(todo, pseudonym, placeholders)
+            runner.names_to_register(todo)))
+        runner.pseudonymise(todo, pseudonym, placeholders)
+        runner.finish(todo)
         known.update(store_io.save_subjects(store, [
             {"thread_id": r.thread_id, "settings_hash": row_settings,
              "source_sha256": sha256(r.raw_text), "author_pseudonym": r.author_pseudonym,

@@ -7,8 +7,10 @@ the GIL, so threads do not scale them. Prefect's ProcessPoolTaskRunner runs the 
 run, so it only pays off for coarse tasks, and each task would have to bring the stage objects
 with it. Here the workers are started once per flow run, build the stage objects once each
 (jieba's dictionary ~1 s, the detector's lexicon, the pseudonym table, the keyword index) in an
-initializer, and every step of every batch is then a cheap `map` of plain records over them;
-Prefect keeps one task run per step and batch, which is what the run record needs.
+initializer. A batch is cut into chunks on its first step; each chunk goes to one worker, which
+holds its records through all the steps (see `_held_step`), so the archive fields cross once
+and the results once. Prefect keeps one task run per step and batch, which is what the run
+record needs.
 
 Workers are started with `forkserver` (spawn where unavailable): forking a process that runs
 Prefect's threads and an event loop can deadlock the child.
@@ -17,21 +19,20 @@ Prefect's threads and an event loop can deadlock the child.
 from __future__ import annotations
 
 import gc
+import itertools
 import multiprocessing
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import ProcessPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
-from pipeline.process.anonymise import detect_records
+from pipeline.process.anonymise import names_to_register, pseudonymise_records
 from pipeline.process.context import ContextSpec, StageContext
 from pipeline.process.keywords import keyword_records
-from pipeline.process.language import language_records
 from pipeline.process.normalise import normalise_records
 from pipeline.process.records import PostRecord
-from pipeline.process.segment import segment_records
 
 Step = Callable[[StageContext, list[PostRecord]], list[PostRecord]]
 
@@ -72,63 +73,56 @@ def _init_worker(spec: ContextSpec) -> None:
     _freeze_for_run()  # a worker lives for one run: for good (see `lean_gc`)
 
 
-@dataclass(frozen=True, slots=True)
-class Transfer:
-    """The record fields a step reads and the fields it sets: all that crosses to a worker
-    and back. Shipping whole records (HTML, text, tokens, quotes both ways on every step)
-    made pickling a fifth of the CPU of a two-worker run; tested against in-process runs."""
+# --- in a worker: the records of its chunks, held from the first step to the last ----------
+#
+# A chunk of a batch always goes to the same worker, which keeps its records between steps:
+# the archive fields cross once, at the first step, and what the store needs crosses back
+# once, after the last. Shipping each step's inputs and outputs instead (own words, quotes,
+# spans and tokens back and forth five times) made the main process's pickling a bottleneck
+# of two-worker runs.
 
-    reads: tuple[str, ...]
-    writes: tuple[str, ...]
-
-
-# `drop_private` (end of the keywords step) empties these; the flow's copy must forget them too.
-_PRIVATE = ("html", "raw_text", "own", "seg_text", "raw_quotes", "spans", "quote_spans",
-            "quotes", "author")
-TRANSFERS: dict[Step, Transfer] = {
-    normalise_records: Transfer(("html", "raw_text", "raw_quotes"),
-                                ("own", "quotes", "converted", "html")),
-    language_records: Transfer(("own", "converted"),
-                               ("lang", "lang_method", "zh_share", "en_share", "traditional",
-                                "sentences")),
-    detect_records: Transfer(("own", "quotes"), ("spans", "seg_text", "quote_spans")),
-    segment_records: Transfer(("seg_text", "traditional", "converted"), ("tokens", "seg_text")),
-    keyword_records: Transfer(("text", "tokens"), ("hits", *_PRIVATE)),
-}
+# What a worker needs from the archive (the flow's records carry the ids).
+START_FIELDS = ("html", "raw_text", "raw_quotes", "author")
+# Every field a step sets that outlives the steps (the rest is dropped by `drop_private`).
+RESULT_FIELDS = ("converted", "lang", "lang_method", "zh_share", "en_share", "traditional",
+                 "sentences", "text", "anon_quotes", "author_pseudonym", "replacements",
+                 "tokens", "hits")
+_HELD: dict[int, list[PostRecord]] = {}
 
 
-def _run_in_worker(step: Step, records: list[PostRecord]) -> list[PostRecord]:
+def _context() -> StageContext:
     assert _WORKER_CONTEXT is not None, "worker not initialised"
-    return step(_WORKER_CONTEXT, records)
+    return _WORKER_CONTEXT
 
 
-def _run_transfer(step: Step, rows: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
-    """In a worker: records rebuilt from the fields the step reads; the fields it sets."""
-    assert _WORKER_CONTEXT is not None, "worker not initialised"
-    transfer = TRANSFERS[step]
-    records = []
-    for values in rows:
-        record = PostRecord(0, 0, 0, 0, None, "", "")
-        for name, value in zip(transfer.reads, values, strict=True):
-            setattr(record, name, value)
-        records.append(record)
-    done = step(_WORKER_CONTEXT, records)
+def _held_step(key: int, step: Step, start: list[tuple[Any, ...]] | None,
+               final: bool) -> list[tuple[Any, ...]] | None:
+    """One step on a held chunk (first built from `start`); after the last, its results."""
+    if start is not None:
+        _HELD[key] = [PostRecord(0, 0, 0, 0, author, html, raw_text, raw_quotes)
+                      for html, raw_text, raw_quotes, author in start]
+    records = _HELD[key]
+    done = step(_context(), records)
     assert len(done) == len(records), "a step returns every record it is given, in order"
-    writes = transfer.writes
-    return [tuple(getattr(record, name) for name in writes) for record in done]
+    _HELD[key] = done
+    return _held_results(key) if final else None
 
 
-def _send(transfer: Transfer, records: list[PostRecord]) -> list[tuple[Any, ...]]:
-    reads = transfer.reads
-    return [tuple(getattr(record, name) for name in reads) for record in records]
+def _held_results(key: int) -> list[tuple[Any, ...]]:
+    """The chunk's results, and the worker forgets it."""
+    return [tuple(getattr(record, name) for name in RESULT_FIELDS)
+            for record in _HELD.pop(key)]
 
 
-def _receive(transfer: Transfer, records: list[PostRecord], rows: list[tuple[Any, ...]]
-             ) -> None:
-    writes = transfer.writes
-    for record, values in zip(records, rows, strict=True):
-        for name, value in zip(writes, values, strict=True):
-            setattr(record, name, value)
+def _held_names(key: int) -> set[str]:
+    return names_to_register(_HELD[key])
+
+
+def _held_pseudonymise(key: int, codes: dict[str, str], placeholders: Mapping[str, str]
+                       ) -> None:
+    # Only the codes of the names this chunk holds cross: a KeyError is a name the register
+    # was never asked for, a bug to surface rather than a text to write without its code.
+    pseudonymise_records(_HELD[key], codes.__getitem__, placeholders)
 
 
 def _ready(_: int) -> bool:
@@ -152,74 +146,142 @@ def chunks(records: list[PostRecord], parts: int) -> list[list[PostRecord]]:
     return [chunk for chunk in out if chunk]
 
 
+@dataclass
+class _Chunks:
+    """A batch's chunks in the workers: chunk i is held by worker `workers[i]` under `keys[i]`."""
+
+    records: list[PostRecord]
+    size: int
+    parts: list[list[PostRecord]]
+    keys: list[int]
+    workers: list[int]
+    started: bool = False
+    names: list[set[str]] | None = None
+
+
 class Runner:
-    """Runs a step over a batch: in-process with 1 worker, split over a pool with more."""
+    """Runs the steps over a batch: in-process with 1 worker, on held chunks with more.
+
+    With workers the calls on one batch are a chain: `run` of its steps in order,
+    `names_to_register` and `pseudonymise` between them (the flow's register sits in this
+    process), and the chain ends with `keyword_records` (the records come back then) or with
+    `finish`.
+    """
 
     def __init__(self, spec: ContextSpec, workers: int = 1) -> None:
         self.workers = max(1, workers)
         self.local = StageContext(spec) if self.workers == 1 else None
-        self._pool: ProcessPoolExecutor | None = None
-        # id(batch) -> (batch, its length, its chunks), insertion-ordered, for two batches.
-        self._chunked: dict[int, tuple[list[PostRecord], int, list[list[PostRecord]]]] = {}
-        self._chunk_lock = threading.Lock()
+        # One single-process executor per worker, so that a chunk's steps all run where its
+        # records are held (an executor's calls run in the order they were submitted).
+        self._pools: list[ProcessPoolExecutor] = []
+        self._chunked: dict[int, _Chunks] = {}  # id(batch) -> its chunks, until it finishes
+        self._lock = threading.Lock()  # two batches in flight: two threads
+        self._keys = itertools.count()
         if self.workers > 1:
             methods = multiprocessing.get_all_start_methods()
-            method = "forkserver" if "forkserver" in methods else "spawn"
-            self._pool = ProcessPoolExecutor(
-                self.workers, mp_context=multiprocessing.get_context(method),
-                initializer=_init_worker, initargs=(spec,),
-            )
+            context = multiprocessing.get_context(
+                "forkserver" if "forkserver" in methods else "spawn")
+            self._pools = [ProcessPoolExecutor(1, mp_context=context, initializer=_init_worker,
+                                               initargs=(spec,))
+                           for _ in range(self.workers)]
 
     def run(self, step: Step, records: list[PostRecord]) -> list[PostRecord]:
-        if self._pool is None:
+        if not self._pools:
             assert self.local is not None
             return step(self.local, records)
-        parts = self._parts(records)
-        transfer = TRANSFERS.get(step)
-        if transfer is None:  # a step without a declared transfer: whole records
-            out: list[PostRecord] = []
-            for done in self._pool.map(_run_in_worker, [step] * len(parts), parts):
-                out += done
-            return out
-        # A generator: each chunk is submitted as soon as it is packed, so the workers start
-        # on the first while the main process packs the rest (they wait for nothing else).
-        sent = (_send(transfer, part) for part in parts)
-        for part, rows in zip(parts, self._pool.map(_run_transfer, [step] * len(parts), sent),
-                              strict=True):
-            _receive(transfer, part, rows)
+        held = self._held(records)
+        final = step is keyword_records
+        futures = []
+        # Each chunk is submitted as soon as it is packed: the workers start on the first
+        # while this process packs the rest.
+        for part, key, worker in zip(held.parts, held.keys, held.workers, strict=True):
+            start = None if held.started else [
+                tuple(getattr(record, name) for name in START_FIELDS) for record in part]
+            futures.append(self._pools[worker].submit(_held_step, key, step, start, final))
+        held.started = True
+        if step is normalise_records:  # as the step does: the HTML is parsed, do not keep it
+            for record in records:
+                record.html = ""
+        results = [future.result() for future in futures]
+        if final:
+            self._receive(held, results, drop=True)
         return records
 
-    def _parts(self, records: list[PostRecord]) -> list[list[PostRecord]]:
-        """A few chunks per worker, so that one chunk of long posts does not leave a core idle;
-        cut once per batch (every step of a batch gets the same list of records) because
-        the main process's time between steps is time the workers wait."""
-        with self._chunk_lock:  # two batches in flight: two threads
-            cached = self._chunked.get(id(records))
-            # The entry holds the batch, so its id is not reused while it is cached.
-            if cached is None or cached[1] != len(records):
-                cached = (records, len(records), chunks(records, self.workers * 3))
-                self._chunked[id(records)] = cached
-                while len(self._chunked) > 2:  # flow.BATCHES_IN_FLIGHT
-                    del self._chunked[next(iter(self._chunked))]
-            return cached[2]
+    def names_to_register(self, records: list[PostRecord]) -> set[str]:
+        """Every name the pseudonymised texts of these records will hold (see anonymise)."""
+        if not self._pools:
+            return names_to_register(records)
+        held = self._held(records)
+        futures = [self._pools[worker].submit(_held_names, key)
+                   for key, worker in zip(held.keys, held.workers, strict=True)]
+        held.names = [future.result() for future in futures]
+        return set().union(*held.names)
+
+    def pseudonymise(self, records: list[PostRecord], pseudonym: Callable[[str], str],
+                     placeholders: Mapping[str, str]) -> None:
+        """The texts with the register's codes (every name registered before: see flow)."""
+        if not self._pools:
+            pseudonymise_records(records, pseudonym, placeholders)
+            return
+        held = self._held(records)
+        if held.names is None:
+            self.names_to_register(records)
+        assert held.names is not None
+        futures = [self._pools[worker].submit(_held_pseudonymise, key,
+                                              {name: pseudonym(name) for name in names},
+                                              dict(placeholders))
+                   for key, worker, names in zip(held.keys, held.workers, held.names,
+                                                 strict=True)]
+        for future in futures:
+            future.result()
+
+    def finish(self, records: list[PostRecord]) -> None:
+        """End a chain that stops before `keyword_records`: the results come back here."""
+        if not self._pools:
+            return
+        held = self._held(records)
+        futures = [self._pools[worker].submit(_held_results, key)
+                   for key, worker in zip(held.keys, held.workers, strict=True)]
+        self._receive(held, [future.result() for future in futures], drop=False)
+
+    def _receive(self, held: _Chunks, results: list[Any], *, drop: bool) -> None:
+        for part, rows in zip(held.parts, results, strict=True):
+            for record, values in zip(part, rows, strict=True):
+                for name, value in zip(RESULT_FIELDS, values, strict=True):
+                    setattr(record, name, value)
+                if drop:  # as the last step did in the worker
+                    record.drop_private()
+        with self._lock:
+            del self._chunked[id(held.records)]
+
+    def _held(self, records: list[PostRecord]) -> _Chunks:
+        """The batch's chunks, cut on its first step (a few per worker, similar in size, so
+        that one chunk of long posts does not leave a core idle) and kept until it ends."""
+        with self._lock:
+            held = self._chunked.get(id(records))
+            if held is None:
+                parts = chunks(records, self.workers * 3)
+                held = _Chunks(records, len(records), parts,
+                               [next(self._keys) for _ in parts],
+                               [n % self.workers for n in range(len(parts))])
+                self._chunked[id(records)] = held
+            elif held.size != len(records):
+                raise ValueError("a batch changed size between its steps")
+            return held
 
     def warm_up(self) -> None:
-        """Start every worker and build the stage objects now, not inside the first batch.
-
-        One submission per worker: `ProcessPoolExecutor` spawns a process for each submission
-        that finds no idle worker, so all of them start (and run the initializer) here.
-        """
-        if self._pool is None:
+        """Start every worker and build the stage objects now, not inside the first batch."""
+        if not self._pools:
             assert self.local is not None
             self.local.warm_up()
             return
-        futures = [self._pool.submit(_ready, n) for n in range(self.workers)]
+        futures = [pool.submit(_ready, n) for n, pool in enumerate(self._pools)]
         assert all(f.result() for f in futures)
 
     def close(self) -> None:
-        if self._pool is not None:
-            self._pool.shutdown(wait=True, cancel_futures=True)
-            self._pool = None
+        for pool in self._pools:
+            pool.shutdown(wait=True, cancel_futures=True)
+        self._pools = []
         self._chunked.clear()
 
     def __enter__(self) -> Runner:
