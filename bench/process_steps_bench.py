@@ -124,7 +124,8 @@ def bare_jieba(texts: list[str], meter: Meter) -> None:
 
 def result_row(r: PostRecord) -> list[object]:
     return [r.post_version_id, r.lang, r.lang_method, r.zh_share, r.en_share, r.traditional,
-            r.sentences, r.text, r.anon_quotes, r.author_pseudonym, r.replacements, r.tokens,
+            r.sentences, r.text, r.anon_quotes, r.author_pseudonym, r.replacements,
+            r.token_text.split(" ") if r.token_text else [],
             r.hits]
 
 
@@ -170,7 +171,7 @@ def main() -> None:
             bare_jieba(texts, bare)
         for r in records:
             langs[r.lang] += 1
-            tokens += len(r.tokens)
+            tokens += r.token_text.count(" ") + 1 if r.token_text else 0
             if args.digest:
                 digest.update(json.dumps(result_row(r), ensure_ascii=False,
                                          sort_keys=True).encode())

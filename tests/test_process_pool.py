@@ -16,7 +16,7 @@ from pipeline.process.context import ContextSpec, Pseudonyms
 from pipeline.process.keywords import keyword_records
 from pipeline.process.language import language_records
 from pipeline.process.normalise import normalise_records
-from pipeline.process.pool import RESULT_FIELDS, START_FIELDS, Runner
+from pipeline.process.pool import INTERMEDIATE_FIELDS, RESULT_FIELDS, START_FIELDS, Runner
 from pipeline.process.records import PostRecord
 from pipeline.process.segment import segment_records
 
@@ -80,7 +80,7 @@ def test_two_workers_give_every_field_as_in_process(to_simplified: bool) -> None
         assert dataclasses.asdict(a) == dataclasses.asdict(b)
     # The chain did its work (so equality is not of empty records).
     assert any(r.replacements for r in two) and any(r.hits for r in two)
-    assert any(r.tokens for r in two) and {r.lang for r in two} >= {"zh", "en", "und"}
+    assert any(r.token_text for r in two) and {r.lang for r in two} >= {"zh", "en", "und"}
     assert any(q["author"] for r in two for q in r.anon_quotes)
 
 
@@ -96,7 +96,8 @@ def test_every_record_field_is_an_id_an_input_private_or_a_result() -> None:
     private = {name for name, value in dataclasses.asdict(probe).items()
                if value != before[name]}
     assert set(START_FIELDS) <= ids | private | {"author"}
-    assert fields == ids | private | set(START_FIELDS) | set(RESULT_FIELDS)
+    assert fields == ids | private | set(START_FIELDS) | set(RESULT_FIELDS) | set(
+        INTERMEDIATE_FIELDS)
     assert not (set(RESULT_FIELDS) & (private | ids))
 
 

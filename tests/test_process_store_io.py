@@ -39,7 +39,7 @@ def archive_records(store: ArchiveStore, count: int = 6) -> list[PostRecord]:
         r.traditional = n == 3
         r.sentences = {"zh": n, "en": 1, "mixed": 0} if n else {}
         r.text = ODD_TEXT * (n + 1) if n != 2 else ""
-        r.tokens = ["王伟", "贴牌", "\\", "😀"][: n]
+        r.token_text = " ".join(["王伟", "贴牌", "\\", "😀"][: n])
         r.replacements = {"name": n, "mobile": 1} if n % 3 else {}
         r.hits = {"贴牌": ["贴牌", "OEM"], "price": ["利润"]} if n in (1, 4) else {}
         r.anon_quotes = ([{"author": None, "text": ODD_TEXT}, {"author": "AB", "text": ""}]

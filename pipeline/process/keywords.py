@@ -14,5 +14,9 @@ def keyword_records(ctx: StageContext, records: list[PostRecord]) -> list[PostRe
     keyword_filter = ctx.keyword_filter
     for record in records:
         record.hits = keyword_filter.match_post(record.text, record.tokens)
+        # One string per post from here on: what the store keeps, and what crosses back from a
+        # worker (a list of tokens costs ~5x as much to pickle and unpickle).
+        record.token_text = " ".join(record.tokens)
+        record.tokens = []
         record.drop_private()  # nothing with a personal detail goes back to the store
     return records

@@ -86,7 +86,9 @@ START_FIELDS = ("html", "raw_text", "raw_quotes", "author")
 # Every field a step sets that outlives the steps (the rest is dropped by `drop_private`).
 RESULT_FIELDS = ("converted", "lang", "lang_method", "zh_share", "en_share", "traditional",
                  "sentences", "text", "anon_quotes", "author_pseudonym", "replacements",
-                 "tokens", "hits")
+                 "token_text", "hits")
+# Fields the steps pass on to the next and the last step empties (never sent back).
+INTERMEDIATE_FIELDS = ("tokens",)
 _HELD: dict[int, list[PostRecord]] = {}
 
 

@@ -40,8 +40,9 @@ class PostRecord:
     replacements: dict[str, int] = field(default_factory=dict)
     # segment
     tokens: list[str] = field(default_factory=list)
-    # keywords
+    # keywords (the last step)
     hits: dict[str, list[str]] = field(default_factory=dict)
+    token_text: str = ""  # the tokens joined by spaces, as stored; the list is emptied then
 
     def drop_private(self) -> None:
         """Forget every field that may hold a personal detail (after anonymisation)."""

@@ -220,7 +220,7 @@ def save_processed(store: ArchiveStore, records: list[PostRecord], settings_hash
     rows = [
         (r.post_version_id, settings_hash, r.post_id, r.thread_id, r.floor, r.author_pseudonym,
          r.lang, r.lang_method, r.zh_share, r.en_share, r.traditional, r.sentences, r.text,
-         " ".join(r.tokens), r.replacements, r.hits, bool(r.hits), r.anon_quotes, len(r.text))
+         r.token_text, r.replacements, r.hits, bool(r.hits), r.anon_quotes, len(r.text))
         for r in records
     ]
     # Unordered RETURNING is what batches (SQLite returns a multi-row INSERT's rows in no
