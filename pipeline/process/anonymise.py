@@ -6,9 +6,10 @@ tokens (topic models, keyword hits), ever sees a real name or number: segmentati
 detail nor its placeholder (`[手机]` would become the token 手机) enters the tokens.
 
 In two halves, so that every code is in the pseudonym register before it is written into a
-text: `detect_records` (the expensive part, in the workers) finds the spans; the flow registers
-every name they hold (`names_to_register`), then `pseudonymise_records` writes the text with
-the register's codes. `anonymise_records` runs both with the context's own `Pseudonyms`.
+text: `detect_records` (the expensive part) finds the spans; the flow registers every name they
+hold (`names_to_register`, in batch order), then `pseudonymise_records` writes the text with
+the register's codes (with workers, where the records are held, given just those names' codes:
+`pool.Runner.pseudonymise`). `anonymise_records` runs both with the context's own `Pseudonyms`.
 """
 
 from __future__ import annotations

@@ -85,7 +85,7 @@ def _step_task(name: str, step: Step):  # noqa: ANN202 - a Prefect Task
 STEP_TASKS = {
     "normalise": _step_task("normalise", normalise_records),
     "language": _step_task("language", language_records),
-    # Detection only: the codes are written in the flow body, from the register.
+    # Detection only: the codes are written after it, in batch order, from the register.
     "anonymise": _step_task("anonymise", detect_records),
     "segment": _step_task("segment", segment_records),
     "keywords": _step_task("keywords", keyword_records),

@@ -30,7 +30,7 @@ class PostRecord:
     en_share: float = 0.0
     traditional: bool = False
     sentences: dict[str, int] = field(default_factory=dict)  # script label -> sentence count
-    # anonymise: detection (in the workers), then the pseudonyms (in the flow, from the register)
+    # anonymise: detection, then the pseudonyms (codes from the flow's register)
     spans: list[Span] = field(default_factory=list)  # detected in `own`
     quote_spans: list[list[Span]] = field(default_factory=list)  # detected in each excerpt
     text: str = ""  # `own` with details replaced: what leaves the store
