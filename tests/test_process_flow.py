@@ -355,6 +355,13 @@ def test_cli_process_with_two_workers_and_kwic(first: Run, archive, tmp_path: Pa
                  "replacements by type:", "keyword hits", "snapshot 1 (new"):
         assert word in out, out
     assert "Traceback" not in result.stderr and "INFO" not in result.stderr
+    # Every step's characters are counted with workers as in one process (the workers hold
+    # the records, so the flow counts what it sees of them alike in both).
+    for step in ("normalise", "language", "anonymise", "segment", "keywords"):
+        row = re.search(rf"\b{step}\b\W+([\d,]+)\W+([\d,]+)", out)
+        assert row is not None, out
+        chars = int(row.group(2).replace(",", ""))
+        assert chars > 0 and chars == first.report.step_chars[step], (step, out)
     log_file = Path(re.search(r"log: (\S+)", out).group(1))
     logged = log_file.read_text(encoding="utf-8")
     assert "run parameters" in logged and "summary" in logged
