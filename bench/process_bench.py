@@ -193,24 +193,27 @@ class DescendantCPU(threading.Thread):
                 continue
             try:
                 stat = (entry / "stat").read_text()
-                cmd = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
             except OSError:
                 continue
             fields = stat[stat.rindex(")") + 2:].split()
             pid = int(entry.name)
             parents[pid] = int(fields[1])
             cpu[pid] = (int(fields[11]) + int(fields[12])) / self._tick
-            self._seen.setdefault(pid, (cmd, 0.0))
         me = os.getpid()
         for pid, seconds in cpu.items():
             up, hops = parents.get(pid), 0
             while up not in (None, 0, me) and hops < 10:
                 up, hops = parents.get(up), hops + 1
             if up != me:
-                self._seen.pop(pid, None)
                 continue
             if base:
                 self._base[pid] = seconds
+            if pid not in self._seen:  # what runs in it: read once per process
+                try:
+                    cmd = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ")
+                except OSError:
+                    continue
+                self._seen[pid] = (cmd.decode(errors="replace"), 0.0)
             self._seen[pid] = (self._seen[pid][0], seconds - self._base.get(pid, 0.0))
 
     def run(self) -> None:

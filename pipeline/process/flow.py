@@ -271,7 +271,7 @@ def run_flow_body(store: ArchiveStore, spec: ContextSpec, filters: store_io.Filt
                 while pending:
                     pending.popleft().result()
                 t0 = time.perf_counter()
-                subjects = process_subjects(store, runner, register, builder.thread_ids(),
+                subjects = process_subjects(store, runner, register, kid, builder.thread_ids(),
                                             current_hash, pseudonym, placeholders)
                 builder.add_subjects(subjects)
                 timed("subjects", time.perf_counter() - t0)
@@ -310,7 +310,7 @@ def run_flow_body(store: ArchiveStore, spec: ContextSpec, filters: store_io.Filt
     return report
 
 
-def process_subjects(store: ArchiveStore, runner: Runner, register: Register,
+def process_subjects(store: ArchiveStore, runner: Runner, register: Register, kid: str,
                      thread_ids: list[int], row_settings: str,
                      pseudonym: Callable[[str], str], placeholders: Mapping[str, str]
                      ) -> dict[int, int]:
@@ -327,7 +327,7 @@ def process_subjects(store: ArchiveStore, runner: Runner, register: Register,
             for (tid, subject, author), key in zip(raw, keys, strict=True) if key not in known]
     if todo:
         todo = runner.run(detect_records, runner.run(normalise_records, todo))
-        store_io.save_register(store, register_key(register), register.issue(
+        store_io.save_register(store, kid, register.issue(
             runner.names_to_register(todo)))
         runner.pseudonymise(todo, pseudonym, placeholders)
         runner.finish(todo)
@@ -337,10 +337,6 @@ def process_subjects(store: ArchiveStore, runner: Runner, register: Register,
              "subject": r.text, "replacements": r.replacements}
             for r in todo]))
     return {tid: known[key] for (tid, _, _), key in zip(raw, keys, strict=True)}
-
-
-def register_key(register: Register) -> str:
-    return key_id(register.key)
 
 
 def _min_posts(spec: ContextSpec) -> int:

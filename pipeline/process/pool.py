@@ -31,7 +31,6 @@ from typing import Any
 from pipeline.process.anonymise import names_to_register, pseudonymise_records
 from pipeline.process.context import ContextSpec, StageContext
 from pipeline.process.keywords import keyword_records
-from pipeline.process.normalise import normalise_records
 from pipeline.process.records import PostRecord
 
 Step = Callable[[StageContext, list[PostRecord]], list[PostRecord]]
@@ -200,8 +199,8 @@ class Runner:
             start = None if held.started else [
                 tuple(getattr(record, name) for name in START_FIELDS) for record in part]
             futures.append(self._pools[worker].submit(_held_step, key, step, start, final))
-        held.started = True
-        if step is normalise_records:  # as the step does: the HTML is parsed, do not keep it
+        if not held.started:  # the worker holds the HTML now: no second copy of it here
+            held.started = True
             for record in records:
                 record.html = ""
         results = [future.result() for future in futures]
