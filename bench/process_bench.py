@@ -8,7 +8,9 @@ Usage: python bench/process_bench.py [--posts N] [--workers 1,2] [--also M] [--b
 2. Runs the Prefect flow once per worker count, each in a fresh child process (so the peak RSS is
    that run's own), after clearing the processed posts so nothing is reused, and reports posts/s
    and chars/s per step and for the whole flow, Prefect's start-up, and peak memory (the flow
-   process, and the largest worker process).
+   process, and the largest worker process). With 1 among the worker counts, the 1-worker run
+   is repeated on one core (the child and everything it starts pinned to one CPU, Prefect's
+   server included): the one-core baseline of the targets (`--no-one-core` skips it).
 3. Times bare `jieba.lcut` on the same posts' text, and prints the ratio of the whole flow to it.
 With `--also M`, the 1-worker run is repeated on the first M posts only: equal peak memory for
 M and N posts shows that memory does not grow with the corpus.
@@ -139,9 +141,14 @@ def build_archive(db: Path, count: int) -> float:
 # --- 2. the flow, one child process per configuration ----------------------------------------
 
 
-def child(workspace: Path, workers: int, boards_limit: int | None) -> None:
+def child(workspace: Path, workers: int, boards_limit: int | None, one_core: bool) -> None:
     """Runs in a fresh process: one flow run; prints its measurements as JSON."""
     from pipeline.process.prefect_env import configure_prefect
+
+    pinned = None
+    if one_core:  # this process and all it starts (Prefect's server, any worker) on one CPU
+        pinned = min(os.sched_getaffinity(0))
+        os.sched_setaffinity(0, {pinned})
 
     configure_prefect(workspace / "prefect")
     t0 = time.perf_counter()
@@ -164,7 +171,7 @@ def child(workspace: Path, workers: int, boards_limit: int | None) -> None:
     own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     kids = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     print(json.dumps({
-        "workers": workers, "posts": report.summary["posts_in"],
+        "workers": workers, "one_core": pinned, "posts": report.summary["posts_in"],
         "chars": report.summary["chars"], "seconds": report.seconds,
         "startup": startup, "steps": report.step_seconds, "step_chars": report.step_chars,
         "rss_mb": own / 1024, "worker_rss_mb": kids / 1024,
@@ -249,11 +256,14 @@ def clear_processed(db: Path) -> None:
             con.execute(f"DELETE FROM {table}")  # noqa: S608 - fixed table names
 
 
-def run_child(workspace: Path, workers: int, limit: int | None = None) -> dict[str, Any]:
+def run_child(workspace: Path, workers: int, limit: int | None = None,
+              one_core: bool = False) -> dict[str, Any]:
     clear_processed(workspace / "lurker.sqlite")
     cmd = [sys.executable, __file__, "--child", str(workspace), "--workers", str(workers)]
     if limit is not None:
         cmd += ["--limit", str(limit)]
+    if one_core:
+        cmd.append("--one-core")
     env = {k: v for k, v in os.environ.items() if k != "LURKER_STORE_URL"}
     done = subprocess.run(cmd, capture_output=True, text=True, env=env, check=False)
     if done.returncode != 0:
@@ -339,8 +349,11 @@ def rate(n: float, seconds: float) -> str:
 
 
 def print_run(run: dict[str, Any]) -> None:
-    print(f"\nflow, {run['workers']} worker(s): {run['posts']:,} posts, {run['chars']:,} chars, "
-          f"{run['seconds']:.1f} s (+ {run['startup']:.1f} s Prefect API start-up)")
+    where = (f" on one core (CPU {run['one_core']}: the flow, its Prefect server, everything)"
+             if run.get("one_core") is not None else "")
+    print(f"\nflow, {run['workers']} worker(s){where}: {run['posts']:,} posts, "
+          f"{run['chars']:,} chars, {run['seconds']:.1f} s "
+          f"(+ {run['startup']:.1f} s Prefect API start-up)")
     print(f"  {'step':<10} {'seconds':>8} {'posts/s':>10} {'chars/s':>10}")
     for step in ("start", *STEPS, "read", "write", "snapshot"):
         sec = run["steps"].get(step, 0.0)
@@ -358,7 +371,10 @@ def print_run(run: dict[str, Any]) -> None:
           + (f", largest worker {run['worker_rss_mb']:.0f} MB" if run["workers"] > 1 else ""))
 
 
-Round = tuple[list[dict[str, Any]], tuple[float, int, int], float | None]
+# The worker counts' runs, bare jieba (seconds, posts, chars), bare jieba side by side, and
+# the 1-worker run on one core.
+Round = tuple[list[dict[str, Any]], tuple[float, int, int], float | None,
+              dict[str, Any] | None]
 
 
 def print_rounds(counts: list[int], rounds: list[Round]) -> None:
@@ -366,8 +382,10 @@ def print_rounds(counts: list[int], rounds: list[Round]) -> None:
     print(f"\n{len(rounds)} rounds (seconds of the whole flow; bare jieba in the same round):")
     ratios: dict[int, list[float]] = {w: [] for w in counts}
     speedups: list[float] = []
+    core_speedups: list[float] = []
+    pinned_ratios: list[float] = []
     ceilings: list[float] = []
-    for n, (runs, (bare, _, _), side) in enumerate(rounds, 1):
+    for n, (runs, (bare, _, _), side, pinned) in enumerate(rounds, 1):
         cells = []
         for run in runs:
             ratios[run["workers"]].append(run["seconds"] / bare)
@@ -376,6 +394,13 @@ def print_rounds(counts: list[int], rounds: list[Round]) -> None:
         if len(runs) > 1:
             speedups.append(runs[0]["seconds"] / runs[1]["seconds"])
             cells.append(f"speed-up {speedups[-1]:.2f}×")
+        if pinned is not None:
+            pinned_ratios.append(pinned["seconds"] / bare)
+            cells.append(f"1 worker on one core {pinned['seconds']:.1f} s "
+                         f"({pinned_ratios[-1]:.2f}×)")
+            if len(runs) > 1:
+                core_speedups.append(pinned["seconds"] / runs[1]["seconds"])
+                cells.append(f"one core → two: {core_speedups[-1]:.2f}×")
         if side:
             ceilings.append(bare / side)
             cells.append(f"bare jieba side by side {ceilings[-1]:.2f}×")
@@ -384,6 +409,11 @@ def print_rounds(counts: list[int], rounds: list[Round]) -> None:
     if speedups:
         medians.append(f"speed-up {statistics.median(speedups):.2f}× "
                        f"(range {min(speedups):.2f}–{max(speedups):.2f})")
+    if pinned_ratios:
+        medians.append(f"1 worker on one core {statistics.median(pinned_ratios):.2f}× bare jieba")
+    if core_speedups:
+        medians.append(f"one core → two {statistics.median(core_speedups):.2f}× "
+                       f"(range {min(core_speedups):.2f}–{max(core_speedups):.2f})")
     if ceilings:
         medians.append(f"bare jieba side by side {statistics.median(ceilings):.2f}×")
     print("  medians: " + "; ".join(medians))
@@ -399,11 +429,14 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=1,
                         help="rounds of all worker counts and bare jieba; medians reported")
     parser.add_argument("--keep", action="store_true", help="keep the generated workspace")
+    parser.add_argument("--no-one-core", dest="one_core", action="store_false",
+                        help="skip the 1-worker run pinned to one CPU")
     parser.add_argument("--child", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--limit", type=int, default=None, help=argparse.SUPPRESS)
+    parser.add_argument("--one-core", dest="pin", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child is not None:
-        child(args.child, int(args.workers), args.limit)
+        child(args.child, int(args.workers), args.limit, args.pin)
         return
     workspace = Path(tempfile.mkdtemp(prefix="lurker-bench-"))
     try:
@@ -421,15 +454,21 @@ def main() -> None:
         counts = [int(w) for w in args.workers.split(",")]
         # Rounds: every worker count, then bare jieba, again and again, so that the machine's
         # drift (±10-20% here between minutes) touches all of them alike; medians at the end.
-        rounds = []
+        # "On one core": the 1-worker run above leaves Prefect's server a second core; this
+        # one runs everything on one CPU, as the target's one-core baseline means.
+        pin = args.one_core and 1 in counts and len(os.sched_getaffinity(0)) > 1
+        rounds: list[Round] = []
         for _ in range(max(1, args.repeat)):
             runs = [run_child(workspace, w) for w in counts]
+            pinned = run_child(workspace, 1, one_core=True) if pin else None
             bare = bare_jieba(ws.db_path)
             side = bare_jieba_side_by_side(ws.db_path, max(counts)) if max(counts) > 1 else None
-            rounds.append((runs, bare, side))
-        runs, (seconds, posts, chars), side = rounds[0]
+            rounds.append((runs, bare, side, pinned))
+        runs, (seconds, posts, chars), side, pinned = rounds[0]
         for run in runs:
             print_run(run)
+        if pinned is not None:
+            print_run(pinned)
         print(f"\nbare jieba (initialize + lcut) on the same posts' text: {posts:,} posts, "
               f"{chars:,} chars, {seconds:.1f} s ({rate(posts, seconds).strip()} posts/s, "
               f"{rate(chars, seconds).strip()} chars/s)")
@@ -445,6 +484,12 @@ def main() -> None:
         if len(runs) > 1 and runs[1]["seconds"] > 0:  # on the whole flow, start-up included
             print(f"speed-up {runs[0]['workers']} → {runs[1]['workers']} workers: "
                   f"{runs[0]['seconds'] / runs[1]['seconds']:.2f}×")
+        if pinned is not None:
+            print(f"1 worker on one core / bare jieba: {pinned['seconds'] / seconds:.2f}×")
+            if len(runs) > 1 and runs[1]["seconds"] > 0:
+                print(f"speed-up one core → {runs[1]['workers']} workers on "
+                      f"{len(os.sched_getaffinity(0))} cores: "
+                      f"{pinned['seconds'] / runs[1]['seconds']:.2f}×")
         if side:
             print(f"bare jieba, {max(counts)} processes side by side on shares of the posts: "
                   f"{side:.1f} s, {seconds / side:.2f}× one process (this machine's ceiling "
