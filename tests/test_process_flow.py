@@ -355,6 +355,19 @@ def test_cli_process_with_two_workers_and_kwic(first: Run, archive, tmp_path: Pa
                  "replacements by type:", "keyword hits", "snapshot 1 (new"):
         assert word in out, out
     assert "Traceback" not in result.stderr and "INFO" not in result.stderr
+    # The run's own Prefect server, stopped as the command ended, recorded every step's task
+    # run with its final state: its recorder writes in batches and flushes them on stopping.
+    import sqlite3
+
+    with sqlite3.connect(ws.root / "prefect" / "prefect.db") as con:
+        states = dict(con.execute("SELECT name, state_type FROM task_run"))
+    batches: dict[str, set[int]] = {}
+    for name in states:
+        step, number = name.rsplit("-", 1)
+        batches.setdefault(step, set()).add(int(number))
+    assert set(batches) == {"normalise", "language", "anonymise", "segment", "keywords"}
+    assert all(numbers == set(range(len(batches["normalise"]))) for numbers in batches.values())
+    assert set(states.values()) == {"COMPLETED"}
     # Every step's characters are counted with workers as in one process (the workers hold
     # the records, so the flow counts what it sees of them alike in both).
     for step in ("normalise", "language", "anonymise", "segment", "keywords"):

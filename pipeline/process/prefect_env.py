@@ -39,6 +39,14 @@ def configure_prefect(home: Path) -> None:
         "PREFECT_SERVER_LOGGING_LEVEL": "CRITICAL",
         # Results are written to the store by the flow itself; nothing to pickle to disk.
         "PREFECT_RESULTS_PERSIST_BY_DEFAULT": "false",
+        # The server records task runs from their events one event per write by default
+        # (~25 ms of its CPU per task run, taken from the workers on a 2-core machine); in
+        # batches of up to 100, flushed at least every second, it uses a third of that. The
+        # recorder flushes what it holds when the server stops, so no task run goes missing
+        # (tests/test_process_flow.py reads them back after `lurker process` has exited).
+        **{f"PREFECT_SERVER_SERVICES_TASK_RUN_RECORDER_{name}": value
+           for name, value in (("BATCH_SIZE", "100"), ("READ_BATCH_SIZE", "100"),
+                               ("FLUSH_INTERVAL", "1"))},
     }
     os.environ.update(env)
     # A configured remote API would send this private data elsewhere: always local here.
