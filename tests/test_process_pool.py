@@ -127,3 +127,44 @@ def test_a_batch_is_chunked_once_and_forgotten_at_its_end() -> None:
         assert subjects[0].raw_text and subjects[0].author_pseudonym  # not dropped: no keywords
         assert sum(held_in_workers(runner)) == len(first.parts)  # only the broken batch's
     assert [r.post_version_id for r in done] == [r.post_version_id for r in records()]
+
+
+def _pid() -> int:
+    import os
+
+    return os.getpid()
+
+
+def worker_pids(runner: Runner) -> list[int]:
+    return [pool.submit(_pid).result() for pool in runner._pools]
+
+
+def test_prestarted_workers_are_taken_by_a_run_with_the_same_spec_only() -> None:
+    """`lurker process --workers N` starts the workers while Prefect's server starts; the flow
+    takes them over if its settings are the same, and workers no run took are stopped."""
+    import os
+
+    spec = ContextSpec.from_files(KEY, NAMES)
+    other = ContextSpec.from_files(KEY, NAMES, to_simplified=True)
+    pool_module.prestart(spec, 2)
+    try:
+        with Runner.open(other, 2) as fresh:  # another spec: new workers, the prestarted stay
+            assert fresh._pools and (spec, 2) in pool_module._PRESTARTED
+        with Runner.open(spec, 2) as taken:
+            pids = worker_pids(taken)
+            assert len(set(pids)) == 2 and os.getpid() not in pids
+            flow_steps(taken, records(), spec)  # they do the run's work
+        with Runner.open(spec, 2) as again:  # taken once: the next run starts its own
+            assert set(worker_pids(again)).isdisjoint(pids)
+        pool_module.prestart(spec, 2)
+        left = pool_module._PRESTARTED[(spec, 2)]
+        left_pids = worker_pids(left)
+        pool_module.discard_prestarted()
+        assert pool_module._PRESTARTED == {} and left._pools == []
+        for pid in left_pids:  # stopped, not left running
+            with pytest.raises(ProcessLookupError):
+                os.kill(pid, 0)
+        pool_module.prestart(spec, 1)  # one worker: the flow's own process, nothing to start
+        assert pool_module._PRESTARTED == {}
+    finally:
+        pool_module.discard_prestarted()

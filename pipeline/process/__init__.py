@@ -31,6 +31,7 @@ def run_process(ws: Workspace, *, keywords: str | None = None, since: datetime |
     configure_prefect(ws.root / "prefect")
     from pipeline.process.context import StageContext
     from pipeline.process.flow import build_spec, process_flow
+    from pipeline.process.pool import discard_prestarted, prestart
     from pipeline.segment import parse_userdict
     from pipeline.settings import ConfigError
     from pipeline.store import ArchiveStore
@@ -50,16 +51,21 @@ def run_process(ws: Workspace, *, keywords: str | None = None, since: datetime |
         except ValueError as exc:
             raise ConfigError(f"user dictionary {settings.userdict}: {exc}") from None
         api = start_api_in_background()
+        # While Prefect's API server starts (another process), load jieba's dictionary, the
+        # detector's lexicon and the name matcher: in this process, where they are cached
+        # for the flow, or in the worker processes, which the flow then takes over.
         if workers == 1:
-            # While Prefect's API server starts (another process), load jieba's dictionary,
-            # the detector's lexicon and the name matcher: they are cached per process, so
-            # the flow finds them ready.
             StageContext(spec).warm_up()
+        else:
+            prestart(spec, workers)
     finally:
         store.close()
-    api.join()
-    return process_flow(
-        workspace=str(ws.root), keywords=keywords,
-        since=since.isoformat() if since else None, until=until.isoformat() if until else None,
-        boards=list(boards), workers=workers,
-    )
+    try:
+        api.join()
+        return process_flow(
+            workspace=str(ws.root), keywords=keywords,
+            since=since.isoformat() if since else None,
+            until=until.isoformat() if until else None, boards=list(boards), workers=workers,
+        )
+    finally:
+        discard_prestarted()  # workers the flow did not take (it failed before them)

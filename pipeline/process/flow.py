@@ -139,7 +139,7 @@ def run_flow_body(store: ArchiveStore, spec: ContextSpec, filters: store_io.Filt
     started = time.perf_counter()
     settings_hash = spec.settings_hash()
     keywords_version = spec.keyword_filter_version()
-    runner = Runner(spec, workers)
+    runner = Runner.open(spec, workers)  # the workers the CLI prestarted, if it did
     min_posts = (runner.local.keyword_filter.min_posts if runner.local is not None else
                  _min_posts(spec))
     # The KWIC sample size changes the snapshot content, so it is part of the fingerprint.

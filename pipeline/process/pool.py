@@ -23,7 +23,7 @@ import itertools
 import multiprocessing
 import threading
 from collections.abc import Callable, Iterator, Mapping
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -160,6 +160,33 @@ class _Chunks:
     names: list[set[str]] | None = None
 
 
+_PRESTARTED: dict[tuple[ContextSpec, int], Runner] = {}
+_PRESTARTED_LOCK = threading.Lock()
+
+
+def prestart(spec: ContextSpec, workers: int) -> None:
+    """Start the worker processes now (their warm-up runs while the caller goes on, e.g. while
+    Prefect's API server starts); the next `Runner.open` with an equal spec takes them."""
+    if workers <= 1:
+        return
+    runner = Runner(spec, workers)
+    runner.start()
+    with _PRESTARTED_LOCK:
+        stale = _PRESTARTED.pop((spec, workers), None)
+        _PRESTARTED[(spec, workers)] = runner
+    if stale is not None:
+        stale.close()
+
+
+def discard_prestarted() -> None:
+    """Stop prestarted workers that no run took (e.g. the flow failed before its first step)."""
+    with _PRESTARTED_LOCK:
+        runners = list(_PRESTARTED.values())
+        _PRESTARTED.clear()
+    for runner in runners:
+        runner.close()
+
+
 class Runner:
     """Runs the steps over a batch: in-process with 1 worker, on held chunks with more.
 
@@ -185,6 +212,13 @@ class Runner:
             self._pools = [ProcessPoolExecutor(1, mp_context=context, initializer=_init_worker,
                                                initargs=(spec,))
                            for _ in range(self.workers)]
+
+    @classmethod
+    def open(cls, spec: ContextSpec, workers: int = 1) -> Runner:
+        """The workers `prestart` started for this spec, else a new runner."""
+        with _PRESTARTED_LOCK:
+            runner = _PRESTARTED.pop((spec, max(1, workers)), None)
+        return runner if runner is not None else cls(spec, workers)
 
     def run(self, step: Step, records: list[PostRecord]) -> list[PostRecord]:
         if not self._pools:
@@ -276,8 +310,11 @@ class Runner:
             assert self.local is not None
             self.local.warm_up()
             return
-        futures = [pool.submit(_ready, n) for n, pool in enumerate(self._pools)]
-        assert all(f.result() for f in futures)
+        assert all(f.result() for f in self.start())
+
+    def start(self) -> list[Future[bool]]:
+        """Start the worker processes (an executor starts its process on the first call)."""
+        return [pool.submit(_ready, n) for n, pool in enumerate(self._pools)]
 
     def close(self) -> None:
         for pool in self._pools:
