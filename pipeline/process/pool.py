@@ -5,12 +5,12 @@ ProcessPoolTaskRunner): jieba, langdetect and the regex-heavy detector are pure 
 the GIL, so threads do not scale them. Prefect's ProcessPoolTaskRunner runs the whole task engine
 (API client, state reporting, argument pickling with cloudpickle) in the worker for every task
 run, so it only pays off for coarse tasks, and each task would have to bring the stage objects
-with it. Here the workers are started once per flow run, build the stage objects once each
-(jieba's dictionary ~1 s, the detector's lexicon, the pseudonym table, the keyword index) in an
-initializer. A batch is cut into chunks on its first step; each chunk goes to one worker, which
-holds its records through all the steps (see `_held_step`), so the archive fields cross once
-and the results once. Prefect keeps one task run per step and batch, which is what the run
-record needs.
+with it. Here the workers are started once per flow run (by `lurker process` while Prefect's
+server starts: `prestart`), build the stage objects once each (jieba's dictionary ~1 s, the
+detector's lexicon, the pseudonym table, the keyword index) in an initializer. A batch is cut
+into chunks on its first step; each chunk goes to one worker, which holds its records through
+all the steps (see `_held_step`), so the archive fields cross once and the results once.
+Prefect keeps one task run per step and batch, which is what the run record needs.
 
 Workers are started with `forkserver` (spawn where unavailable): forking a process that runs
 Prefect's threads and an event loop can deadlock the child.
