@@ -59,8 +59,14 @@ def prefect_env() -> Iterator[None]:
     server while pytest's streams are still open (its exit hook would log into a closed one)."""
     saved = dict(os.environ)
     yield
+    from prefect.events.worker import EventsWorker
+    from prefect.logging.handlers import APILogWorker
     from prefect.server.api.server import SubprocessASGIServer
 
+    # Send what Prefect still holds for the server while it runs: its exit hooks would try
+    # after it stopped and print "--- Error logging to API ---" under pytest's summary.
+    APILogWorker.drain_all(timeout=10)
+    EventsWorker.drain_all(timeout=10)
     SubprocessASGIServer().stop()
     os.environ.clear()
     os.environ.update(saved)
