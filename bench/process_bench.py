@@ -263,7 +263,7 @@ def run_child(workspace: Path, workers: int, limit: int | None = None,
     if limit is not None:
         cmd += ["--limit", str(limit)]
     if one_core:
-        cmd.append("--one-core")
+        cmd.append("--pin")
     env = {k: v for k, v in os.environ.items() if k != "LURKER_STORE_URL"}
     done = subprocess.run(cmd, capture_output=True, text=True, env=env, check=False)
     if done.returncode != 0:
@@ -433,7 +433,7 @@ def main() -> None:
                         help="skip the 1-worker run pinned to one CPU")
     parser.add_argument("--child", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--limit", type=int, default=None, help=argparse.SUPPRESS)
-    parser.add_argument("--one-core", dest="pin", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--pin", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child is not None:
         child(args.child, int(args.workers), args.limit, args.pin)

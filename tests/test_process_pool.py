@@ -129,14 +129,10 @@ def test_a_batch_is_chunked_once_and_forgotten_at_its_end() -> None:
     assert [r.post_version_id for r in done] == [r.post_version_id for r in records()]
 
 
-def _pid() -> int:
+def worker_pids(runner: Runner) -> list[int]:
     import os
 
-    return os.getpid()
-
-
-def worker_pids(runner: Runner) -> list[int]:
-    return [pool.submit(_pid).result() for pool in runner._pools]
+    return [pool.submit(os.getpid).result() for pool in runner._pools]
 
 
 def test_prestarted_workers_are_taken_by_a_run_with_the_same_spec_only() -> None:
