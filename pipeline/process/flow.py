@@ -250,9 +250,7 @@ def run_flow_body(store: ArchiveStore, spec: ContextSpec, filters: store_io.Filt
     pending: deque[Future[None]] = deque()
     try:
         with runner:
-            t0 = time.perf_counter()
-            runner.warm_up()
-            timed("start", time.perf_counter() - t0)
+            warm_up_seconds = runner.warm_up()  # with workers: goes on beside the first reads
             with lean_gc():
                 batches = store_io.iter_batches(store, filters, batch_size)
                 for number in itertools.count():
@@ -270,6 +268,7 @@ def run_flow_body(store: ArchiveStore, spec: ContextSpec, filters: store_io.Filt
                         contextvars.copy_context().run, run_batch, number, records, order))
                 while pending:
                     pending.popleft().result()
+                timed("start", warm_up_seconds())
                 t0 = time.perf_counter()
                 subjects = process_subjects(store, runner, register, kid, builder.thread_ids(),
                                             current_hash, pseudonym, placeholders)

@@ -22,6 +22,7 @@ import gc
 import itertools
 import multiprocessing
 import threading
+import time
 from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import Future, ProcessPoolExecutor
 from contextlib import contextmanager
@@ -126,8 +127,10 @@ def _held_pseudonymise(key: int, codes: dict[str, str], placeholders: Mapping[st
     pseudonymise_records(_HELD[key], codes.__getitem__, placeholders)
 
 
-def _ready(_: int) -> bool:
-    return _WORKER_CONTEXT is not None
+def _ready(_: int) -> float:
+    """When this worker was ready (wall clock: comparable across processes)."""
+    assert _WORKER_CONTEXT is not None, "worker not initialised"
+    return time.time()
 
 
 def chunks(records: list[PostRecord], parts: int) -> list[list[PostRecord]]:
@@ -304,15 +307,26 @@ class Runner:
                 raise ValueError("a batch changed size between its steps")
             return held
 
-    def warm_up(self) -> None:
-        """Start every worker and build the stage objects now, not inside the first batch."""
+    def warm_up(self) -> Callable[[], float]:
+        """Build the stage objects before the first batch (jieba's dictionary ~1 s); returns
+        a call that gives the seconds it took, waiting for the workers if need be.
+
+        In this process it is done on return. Workers build theirs while this process reads
+        and packs the first batches: those chunks queue behind the warm-up in each worker, so
+        neither side waits for the other (a failed warm-up breaks the pool: the first batch's
+        result raises it).
+        """
         if not self._pools:
             assert self.local is not None
+            started = time.perf_counter()
             self.local.warm_up()
-            return
-        assert all(f.result() for f in self.start())
+            took = time.perf_counter() - started
+            return lambda: took
+        started = time.time()  # the workers report the wall-clock time they were ready
+        futures = self.start()
+        return lambda: max(0.0, max(future.result() for future in futures) - started)
 
-    def start(self) -> list[Future[bool]]:
+    def start(self) -> list[Future[float]]:
         """Start the worker processes (an executor starts its process on the first call)."""
         return [pool.submit(_ready, n) for n, pool in enumerate(self._pools)]
 
