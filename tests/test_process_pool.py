@@ -5,6 +5,7 @@ exactly as in-process, and nothing may stay behind in a worker."""
 from __future__ import annotations
 
 import dataclasses
+import time
 
 import pytest
 
@@ -166,12 +167,6 @@ def test_prestarted_workers_are_taken_by_a_run_with_the_same_spec_only() -> None
         pool_module.discard_prestarted()
 
 
-def _now() -> float:
-    import time
-
-    return time.time()
-
-
 def test_workers_warm_up_while_the_first_batch_is_packed() -> None:
     """With workers, `warm_up` does not wait: the first batch's chunks queue behind it in each
     worker and come out as in-process; the seconds it reports end when the workers were ready,
@@ -179,9 +174,9 @@ def test_workers_warm_up_while_the_first_batch_is_packed() -> None:
     spec = ContextSpec.from_files(KEY, NAMES)
     with Runner(spec, 1) as local, Runner(spec, 2) as pool:
         local_seconds = local.warm_up()
-        started = _now()
+        started = time.time()
         seconds = pool.warm_up()
-        probes = [p.submit(_now) for p in pool._pools]  # queued behind each warm-up
+        probes = [p.submit(time.time) for p in pool._pools]  # queued behind each warm-up
         two = flow_steps(pool, records(), spec)
         took = seconds()
         # The last worker to be ready ran its probe after that (each runs its calls in order).
