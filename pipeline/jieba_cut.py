@@ -35,6 +35,8 @@ _HMM_SKIP = finalseg.re_skip
 class CutTokenizer(jieba.Tokenizer):
     """A `jieba.Tokenizer` whose accurate-mode `cut` (HMM on) runs `cut_list`."""
 
+    loaded_by: int | None = None  # pid of the process that read the dictionary (a forkserver's)
+
     def cut(self, sentence: Any, cut_all: bool = False, HMM: bool = True,  # noqa: N803 - jieba's
             use_paddle: bool = False) -> Iterator[str]:
         if cut_all or not HMM or use_paddle:

@@ -184,3 +184,21 @@ def test_workers_warm_up_while_the_first_batch_is_packed() -> None:
         one = flow_steps(local, records(), spec)
     assert local_seconds() == local_seconds() > 0  # in-process: done, measured once
     assert [dataclasses.asdict(r) for r in one] == [dataclasses.asdict(r) for r in two]
+
+
+def test_workers_start_from_the_dictionaries_their_forkserver_loaded() -> None:
+    """jieba's dictionary is read once, by the forkserver (`worker_preload`), not by each
+    worker; what the workers compute is as in-process (the tests above)."""
+    spec = ContextSpec.from_files(KEY, NAMES)
+    with Runner(spec, 2) as pool:
+        pool.warm_up()()
+        loaded = [p.submit(_tokenizer_loaded_by).result() for p in pool._pools]
+    (forkserver,) = {parent for _, _, parent in loaded}
+    assert all(by == forkserver != pid for by, pid, _ in loaded)
+
+
+def _tokenizer_loaded_by() -> tuple[int | None, int, int]:
+    import os
+
+    assert pool_module._WORKER_CONTEXT is not None
+    return pool_module._WORKER_CONTEXT.segmenter.tokenizer.loaded_by, os.getpid(), os.getppid()

@@ -11,6 +11,7 @@ from pathlib import Path
 import jieba
 import pytest
 
+from pipeline import segment
 from pipeline.keywords import KeywordFilter
 from pipeline.segment import (
     Segmenter,
@@ -18,6 +19,7 @@ from pipeline.segment import (
     load_stopwords,
     load_userdict,
     parse_userdict,
+    preload_tokenizer,
 )
 
 USERWORDS = load_userdict()
@@ -122,6 +124,25 @@ def test_project_files_replace_bundled_ones(tmp_path: Path) -> None:
     seg = Segmenter.from_config(userdict, stop_zh, stop_en, cache_dir=tmp_path)
     # Only the project's stop words apply: 工厂 and price go, 要 and 的 stay.
     assert seg.tokens("工厂要转厂，D/P的price") == ["要", "转厂", "d/p", "的"]
+
+
+def test_a_preloaded_dictionary_is_taken_once_with_the_user_words_added(tmp_path: Path) -> None:
+    """What a worker does with the dictionary its forkserver preloaded (`worker_preload`):
+    the first tokenizer starts from it, the next loads its own; tokens are as without it."""
+    import os
+
+    words = (UserWord("转厂预载", 5000, "n"),)  # words no other test caches a tokenizer for
+    other = (UserWord("预载贴牌", 5000, "n"),)
+    preload_tokenizer(str(tmp_path))
+    preloaded = segment._PRELOADED[0]
+    first = Segmenter(words, (), cache_dir=tmp_path / "elsewhere")  # any cache folder
+    assert first.tokenizer is preloaded and segment._PRELOADED == []
+    second = Segmenter(other, (), cache_dir=tmp_path)
+    assert second.tokenizer is not preloaded and second.tokenizer.loaded_by == os.getpid()
+    assert first.tokens("我们做转厂预载的") == ["我们", "做", "转厂预载", "的"]
+    own = Segmenter(words, (), cache_dir=None)  # no preload: jieba's dictionary read anew
+    text = "东莞的工厂做OEM贴牌，付款T/T，现在想转型做自主品牌"
+    assert first.tokens(text) == second.tokens(text) == own.tokens(text)
 
 
 def test_parse_userdict_reports_bad_lines() -> None:

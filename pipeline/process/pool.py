@@ -21,22 +21,27 @@ from __future__ import annotations
 import gc
 import itertools
 import multiprocessing
+import os
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import Future, ProcessPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
+from multiprocessing import forkserver
+from multiprocessing.context import BaseContext
 from typing import Any
 
 from pipeline.process.anonymise import names_to_register, pseudonymise_records
 from pipeline.process.context import ContextSpec, StageContext
 from pipeline.process.keywords import keyword_records
 from pipeline.process.records import PostRecord
+from pipeline.process.worker_preload import CACHE_DIR_ENV
 
 Step = Callable[[StageContext, list[PostRecord]], list[PostRecord]]
 
 _WORKER_CONTEXT: StageContext | None = None
+_FORKSERVER_LOCK = threading.Lock()  # the cache folder is passed in os.environ
 # The steps allocate many short-lived containers (token lists, records); a larger youngest
 # generation means fewer collections of them, each still small (a batch at most).
 GC_GEN0_THRESHOLD = 20_000
@@ -64,6 +69,28 @@ def lean_gc() -> Iterator[None]:
     finally:
         gc.set_threshold(*thresholds)
         gc.unfreeze()
+
+
+def _worker_context(cache_dir: str | None) -> BaseContext:
+    """forkserver, with the stage objects' dictionaries preloaded (`worker_preload`); spawn
+    where there is no forkserver."""
+    if "forkserver" not in multiprocessing.get_all_start_methods():
+        return multiprocessing.get_context("spawn")
+    context = multiprocessing.get_context("forkserver")
+    # '__main__' is multiprocessing's own default. The forkserver is one per process and
+    # reads the cache folder once, when it starts, which is here unless it already runs.
+    context.set_forkserver_preload(["__main__", "pipeline.process.worker_preload"])
+    with _FORKSERVER_LOCK:
+        saved = os.environ.get(CACHE_DIR_ENV)
+        os.environ[CACHE_DIR_ENV] = cache_dir or ""
+        try:
+            forkserver.ensure_running()
+        finally:
+            if saved is None:
+                del os.environ[CACHE_DIR_ENV]
+            else:
+                os.environ[CACHE_DIR_ENV] = saved
+    return context
 
 
 def _init_worker(spec: ContextSpec) -> None:
@@ -209,9 +236,7 @@ class Runner:
         self._lock = threading.Lock()  # two batches in flight: two threads
         self._keys = itertools.count()
         if self.workers > 1:
-            methods = multiprocessing.get_all_start_methods()
-            context = multiprocessing.get_context(
-                "forkserver" if "forkserver" in methods else "spawn")
+            context = _worker_context(spec.jieba_cache_dir)
             self._pools = [ProcessPoolExecutor(1, mp_context=context, initializer=_init_worker,
                                                initargs=(spec,))
                            for _ in range(self.workers)]
