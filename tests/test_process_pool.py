@@ -172,16 +172,18 @@ def test_workers_warm_up_while_the_first_batch_is_packed() -> None:
     worker and come out as in-process; the seconds it reports end when the workers were ready,
     before they ran anything submitted after it."""
     spec = ContextSpec.from_files(KEY, NAMES)
-    with Runner(spec, 1) as local, Runner(spec, 2) as pool:
+    with Runner(spec, 1) as local:
         local_seconds = local.warm_up()
+        one = flow_steps(local, records(), spec)
+    with Runner(spec, 2) as pool:  # the workers start now, in a thread
         started = time.time()
-        seconds = pool.warm_up()
+        seconds = pool.warm_up()  # returns at once
+        pool.start()  # each worker's first call is the one that reports when it was ready
         probes = [p.submit(time.time) for p in pool._pools]  # queued behind each warm-up
         two = flow_steps(pool, records(), spec)
         took = seconds()
         # The last worker to be ready ran its probe after that (each runs its calls in order).
         assert took > 0 and started + took <= max(probe.result() for probe in probes)
-        one = flow_steps(local, records(), spec)
     assert local_seconds() == local_seconds() > 0  # in-process: done, measured once
     assert [dataclasses.asdict(r) for r in one] == [dataclasses.asdict(r) for r in two]
 

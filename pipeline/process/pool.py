@@ -199,8 +199,7 @@ def prestart(spec: ContextSpec, workers: int) -> None:
     Prefect's API server starts); the next `Runner.open` with an equal spec takes them."""
     if workers <= 1:
         return
-    runner = Runner(spec, workers)
-    runner.start()
+    runner = Runner(spec, workers)  # starts them, in a thread of its own
     with _PRESTARTED_LOCK:
         stale = _PRESTARTED.pop((spec, workers), None)
         _PRESTARTED[(spec, workers)] = runner
@@ -235,11 +234,19 @@ class Runner:
         self._chunked: dict[int, _Chunks] = {}  # id(batch) -> its chunks, until it finishes
         self._lock = threading.Lock()  # two batches in flight: two threads
         self._keys = itertools.count()
+        # Each worker's `_ready`, submitted first to each, once `_launch` has run.
+        self._launched: Future[list[Future[float]]] = Future()
+        self._launcher: threading.Thread | None = None
         if self.workers > 1:
             context = _worker_context(spec.jieba_cache_dir)
             self._pools = [ProcessPoolExecutor(1, mp_context=context, initializer=_init_worker,
                                                initargs=(spec,))
                            for _ in range(self.workers)]
+            # Starting a worker process waits until the forkserver has preloaded (~1 s): in a
+            # thread, so that the caller goes on meanwhile (the flow reads its first batch).
+            self._launcher = threading.Thread(target=self._launch, name="lurker-workers-start",
+                                              daemon=True)
+            self._launcher.start()
 
     @classmethod
     def open(cls, spec: ContextSpec, workers: int = 1) -> Runner:
@@ -252,6 +259,7 @@ class Runner:
         if not self._pools:
             assert self.local is not None
             return step(self.local, records)
+        self.start()  # each worker's first call is `_ready`, for `warm_up` to report
         held = self._held(records)
         final = step is keyword_records
         futures = []
@@ -336,10 +344,11 @@ class Runner:
         """Build the stage objects before the first batch (jieba's dictionary ~1 s); returns
         a call that gives the seconds it took, waiting for the workers if need be.
 
-        In this process it is done on return. Workers build theirs while this process reads
-        and packs the first batches: those chunks queue behind the warm-up in each worker, so
-        neither side waits for the other (a failed warm-up breaks the pool: the first batch's
-        result raises it).
+        In this process it is done on return. Workers, started when the runner was made,
+        build theirs while this process reads and packs the first batches: those chunks queue
+        behind the warm-up in each worker, so neither side waits for the other (a failed
+        warm-up breaks the pool: the first batch's result raises it). The seconds are those
+        from this call until the last worker was ready: 0 if they already were.
         """
         if not self._pools:
             assert self.local is not None
@@ -348,14 +357,23 @@ class Runner:
             took = time.perf_counter() - started
             return lambda: took
         started = time.time()  # the workers report the wall-clock time they were ready
-        futures = self.start()
-        return lambda: max(0.0, max(future.result() for future in futures) - started)
+        return lambda: max(0.0, max(future.result() for future in self.start()) - started)
 
     def start(self) -> list[Future[float]]:
-        """Start the worker processes (an executor starts its process on the first call)."""
-        return [pool.submit(_ready, n) for n, pool in enumerate(self._pools)]
+        """Each worker's readiness (the wall-clock time it was ready), once all are started."""
+        return self._launched.result() if self._pools else []
+
+    def _launch(self) -> None:
+        # An executor starts its process on its first call.
+        try:
+            self._launched.set_result([pool.submit(_ready, n)
+                                       for n, pool in enumerate(self._pools)])
+        except BaseException as exc:  # given to whoever waits in `start`
+            self._launched.set_exception(exc)
 
     def close(self) -> None:
+        if self._launcher is not None:
+            self._launcher.join()
         for pool in self._pools:
             pool.shutdown(wait=True, cancel_futures=True)
         self._pools = []
