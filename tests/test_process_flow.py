@@ -603,3 +603,84 @@ def test_batches_read_quotes_back_on_both_databases(backend: str, tmp_path: Path
     assert len(records[1].raw_quotes) == 1
     assert records[1].raw_quotes[0]["author"] == "会员11"
     assert records[1].raw_quotes[0]["text"] == "贴牌利润低"
+
+
+def _descendants(root: int) -> dict[int, str]:
+    """pid -> command line of every live descendant of `root` (from /proc)."""
+    parents: dict[int, int] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stat = (entry / "stat").read_text()
+            except OSError:
+                continue
+            parents[int(entry.name)] = int(stat[stat.rindex(")") + 2:].split()[1])
+    found: dict[int, str] = {}
+    frontier = [root]
+    while frontier:
+        parent = frontier.pop()
+        for pid, ppid in parents.items():
+            if ppid == parent and pid not in found:
+                try:
+                    found[pid] = (Path(f"/proc/{pid}/cmdline").read_bytes()
+                                  .replace(b"\0", b" ").decode(errors="replace"))
+                except OSError:
+                    continue
+                frontier.append(pid)
+    return found
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    return state[state.rindex(")") + 2] != "Z"  # a zombie has ended
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads /proc (Linux)")
+def test_a_killed_process_run_leaves_no_server_or_worker_behind(archive, tmp_path: Path
+                                                                ) -> None:
+    """SIGKILL skips Prefect's exit hook, which stops its temporary API server: a watchdog
+    stops the server instead, and the forkserver and its workers end with their parent."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from pipeline.process.prefect_env import SERVER_MARK
+
+    ws = new_workspace(tmp_path, "killed", archive[0])
+    env = {k: v for k, v in os.environ.items() if k != "LURKER_HOME"}
+    run = subprocess.Popen([sys.executable, "-m", "pipeline.cli", "process", "--workers", "2",
+                            "--workspace", str(ws.root)], stdout=subprocess.DEVNULL,
+                           stderr=subprocess.DEVNULL, env=env)
+    seen: dict[int, str] = {}
+    try:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline and run.poll() is None:
+            seen.update(_descendants(run.pid))
+            server = [pid for pid, cmd in seen.items() if SERVER_MARK in cmd]
+            workers = [pid for pid, cmd in seen.items() if "forkserver" in cmd]
+            # The server is up and the prestarted workers were forked (forkserver + 2).
+            if server and len(workers) >= 3 and (ws.root / "prefect" / "prefect.db").exists():
+                break
+            time.sleep(0.05)
+        assert run.poll() is None, "the run ended before it could be killed"
+        assert server and len(workers) >= 3, seen
+        os.kill(run.pid, signal.SIGKILL)
+        run.wait()
+        watched = [pid for pid, cmd in seen.items()
+                   if SERVER_MARK in cmd or "forkserver" in cmd]
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and any(_alive(pid) for pid in watched):
+            time.sleep(0.1)
+        left = {pid: seen[pid][:120] for pid in watched if _alive(pid)}
+        assert left == {}
+    finally:
+        if run.poll() is None:
+            run.kill()
+        for pid in seen:  # never leave a process of this test running
+            if _alive(pid):
+                os.kill(pid, signal.SIGKILL)

@@ -22,6 +22,7 @@ import gc
 import itertools
 import multiprocessing
 import os
+import select
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
@@ -93,8 +94,27 @@ def _worker_context(cache_dir: str | None) -> BaseContext:
     return context
 
 
-def _init_worker(spec: ContextSpec) -> None:
+def _end_with(pid: int) -> None:
+    """End this worker when process `pid` (the flow's) ends, however it ends (SIGKILL, a
+    crash): a worker waiting for its next call would wait forever, as it holds its call
+    queue's write end itself, and it would keep the forkserver alive too (Linux ≥ 5.3)."""
+    try:
+        process = os.pidfd_open(pid)
+    except ProcessLookupError:
+        os._exit(1)
+    except (AttributeError, OSError):
+        return  # no pidfd: the worker ends only when told to, as any pool's
+
+    def wait() -> None:
+        select.select([process], [], [])  # readable once the process has ended
+        os._exit(1)
+
+    threading.Thread(target=wait, name="lurker-end-with-flow", daemon=True).start()
+
+
+def _init_worker(spec: ContextSpec, flow_pid: int) -> None:
     global _WORKER_CONTEXT
+    _end_with(flow_pid)
     _WORKER_CONTEXT = StageContext(spec)
     _WORKER_CONTEXT.warm_up()
     _freeze_for_run()  # a worker lives for one run: for good (see `lean_gc`)
@@ -240,7 +260,7 @@ class Runner:
         if self.workers > 1:
             context = _worker_context(spec.jieba_cache_dir)
             self._pools = [ProcessPoolExecutor(1, mp_context=context, initializer=_init_worker,
-                                               initargs=(spec,))
+                                               initargs=(spec, os.getpid()))
                            for _ in range(self.workers)]
             # Starting a worker process waits until the forkserver has preloaded (~1 s): in a
             # thread, so that the caller goes on meanwhile (the flow reads its first batch).

@@ -9,7 +9,10 @@ from __future__ import annotations
 
 import contextlib
 import os
+import subprocess
+import sys
 import threading
+import time
 from pathlib import Path
 
 # Starting the temporary API server (a uvicorn subprocess that imports Prefect's server and
@@ -70,6 +73,55 @@ def start_api_in_background() -> threading.Thread:
         with contextlib.suppress(Exception):
             SubprocessASGIServer().start()
 
+    stop_servers_with_this_process()
     thread = threading.Thread(target=start, name="prefect-api-start", daemon=True)
     thread.start()
     return thread
+
+
+
+# In the command line of Prefect's temporary server (`SubprocessASGIServer`), and of no other.
+SERVER_MARK = "prefect.server.api.server:create_app"
+# Set in this process's environment before its server starts, which inherits it: the mark of
+# the servers this process started.
+OWNER_ENV = "LURKER_PREFECT_SERVER_OWNER"
+
+# Waits for the end of its stdin: the pipe's other end is held by the watched-over process
+# alone (not inherited), so EOF comes when that process has ended, however it ended. Then it
+# stops every Prefect server whose environment carries that process's owner mark.
+_WATCHDOG = """
+import os, signal, sys
+sys.stdin.buffer.read()
+owner, mark = sys.argv[1].encode(), sys.argv[2].encode()
+for entry in os.listdir("/proc"):
+    if not entry.isdigit() or int(entry) == os.getpid():
+        continue
+    try:
+        with open(f"/proc/{entry}/cmdline", "rb") as f:
+            if mark not in f.read():
+                continue
+        with open(f"/proc/{entry}/environ", "rb") as f:
+            if owner in f.read().split(b"\\0"):
+                os.kill(int(entry), signal.SIGTERM)
+    except OSError:
+        pass
+"""
+_watchdog: list[subprocess.Popen[bytes]] = []  # its pipe stays open while this process runs
+
+
+def stop_servers_with_this_process() -> None:
+    """Make sure that a Prefect server this process starts from now on is stopped (SIGTERM)
+    when this process ends, even by SIGKILL or a crash.
+
+    Prefect stops its temporary API server from an exit hook, which a killed `lurker
+    process` never runs: the server would keep running, holding the workspace's Prefect
+    database. A small watchdog process (Linux: it reads /proc) stops it instead; started
+    before the server, it also covers a kill during the server's start-up.
+    """
+    if _watchdog or not Path("/proc/self/environ").exists():
+        return  # already watched; or no /proc (not Linux): Prefect's own exit hook only
+    owner = f"{OWNER_ENV}={os.getpid()}-{time.time_ns()}"
+    os.environ[OWNER_ENV] = owner.partition("=")[2]
+    _watchdog.append(subprocess.Popen(
+        [sys.executable, "-c", _WATCHDOG, owner, SERVER_MARK], stdin=subprocess.PIPE,
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True))
