@@ -26,7 +26,7 @@ import select
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
-from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor, wait
 from contextlib import contextmanager
 from dataclasses import dataclass
 from multiprocessing import forkserver
@@ -105,11 +105,11 @@ def _end_with(pid: int) -> None:
     except (AttributeError, OSError):
         return  # no pidfd: the worker ends only when told to, as any pool's
 
-    def wait() -> None:
+    def exit_after_it() -> None:
         select.select([process], [], [])  # readable once the process has ended
         os._exit(1)
 
-    threading.Thread(target=wait, name="lurker-end-with-flow", daemon=True).start()
+    threading.Thread(target=exit_after_it, name="lurker-end-with-flow", daemon=True).start()
 
 
 def _init_worker(spec: ContextSpec, flow_pid: int) -> None:
@@ -256,7 +256,6 @@ class Runner:
         self._keys = itertools.count()
         # Each worker's `_ready`, submitted first to each, once `_launch` has run.
         self._launched: Future[list[Future[float]]] = Future()
-        self._launcher: threading.Thread | None = None
         if self.workers > 1:
             context = _worker_context(spec.jieba_cache_dir)
             self._pools = [ProcessPoolExecutor(1, mp_context=context, initializer=_init_worker,
@@ -264,9 +263,8 @@ class Runner:
                            for _ in range(self.workers)]
             # Starting a worker process waits until the forkserver has preloaded (~1 s): in a
             # thread, so that the caller goes on meanwhile (the flow reads its first batch).
-            self._launcher = threading.Thread(target=self._launch, name="lurker-workers-start",
-                                              daemon=True)
-            self._launcher.start()
+            threading.Thread(target=self._launch, name="lurker-workers-start",
+                             daemon=True).start()
 
     @classmethod
     def open(cls, spec: ContextSpec, workers: int = 1) -> Runner:
@@ -392,8 +390,8 @@ class Runner:
             self._launched.set_exception(exc)
 
     def close(self) -> None:
-        if self._launcher is not None:
-            self._launcher.join()
+        if self._pools:
+            wait([self._launched])  # no executor shut down while its process is starting
         for pool in self._pools:
             pool.shutdown(wait=True, cancel_futures=True)
         self._pools = []

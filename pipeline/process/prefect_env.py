@@ -79,7 +79,6 @@ def start_api_in_background() -> threading.Thread:
     return thread
 
 
-
 # In the command line of Prefect's temporary server (`SubprocessASGIServer`), and of no other.
 SERVER_MARK = "prefect.server.api.server:create_app"
 # Set in this process's environment before its server starts, which inherits it: the mark of
@@ -120,8 +119,8 @@ def stop_servers_with_this_process() -> None:
     """
     if _watchdog or not Path("/proc/self/environ").exists():
         return  # already watched; or no /proc (not Linux): Prefect's own exit hook only
-    owner = f"{OWNER_ENV}={os.getpid()}-{time.time_ns()}"
-    os.environ[OWNER_ENV] = owner.partition("=")[2]
+    os.environ[OWNER_ENV] = token = f"{os.getpid()}-{time.time_ns()}"
     _watchdog.append(subprocess.Popen(
-        [sys.executable, "-c", _WATCHDOG, owner, SERVER_MARK], stdin=subprocess.PIPE,
+        [sys.executable, "-c", _WATCHDOG, f"{OWNER_ENV}={token}", SERVER_MARK],
+        stdin=subprocess.PIPE,
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True))
