@@ -143,29 +143,29 @@ def build_archive(db: Path, count: int) -> float:
 
 def child(workspace: Path, workers: int, boards_limit: int | None, one_core: bool) -> None:
     """Runs in a fresh process: one flow run; prints its measurements as JSON."""
-    from pipeline.process.prefect_env import configure_prefect
+    from pipeline.process import prepared
+    from pipeline.workspace import Workspace
 
     pinned = None
     if one_core:  # this process and all it starts (Prefect's server, any worker) on one CPU
         pinned = min(os.sched_getaffinity(0))
         os.sched_setaffinity(0, {pinned})
 
-    configure_prefect(workspace / "prefect")
-    t0 = time.perf_counter()
-    from prefect.server.api.server import SubprocessASGIServer
-
-    SubprocessASGIServer().start()
-    from pipeline.process.flow import process_flow
-
-    startup = time.perf_counter() - t0
     until = None
     if boards_limit is not None:  # the first M posts: posted 7 minutes apart from 2023-01-01
         until = (datetime(2023, 1, 1, tzinfo=UTC) + timedelta(minutes=7 * boards_limit))
-    cpu0 = _cpu()
-    sampler = DescendantCPU()
-    sampler.start()
-    report = process_flow(workspace=str(workspace), workers=workers,
-                          until=until.isoformat() if until else None)
+    t0 = time.perf_counter()
+    # As `lurker process` runs: the stage objects are built (in the workers, with more than
+    # one) while Prefect's API server starts; the flow's seconds are those after.
+    with prepared(Workspace.resolve(workspace), workers=workers):
+        from pipeline.process.flow import process_flow
+
+        startup = time.perf_counter() - t0
+        cpu0 = _cpu()
+        sampler = DescendantCPU()
+        sampler.start()
+        report = process_flow(workspace=str(workspace), workers=workers,
+                              until=until.isoformat() if until else None)
     cpu = _cpu() - cpu0  # the flow process (its workers are the forkserver's children)
     sampler.stop()
     own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
@@ -290,19 +290,16 @@ def warm_jieba_cache(workspace: Path) -> None:
 
 
 def bare_jieba(db: Path, part: int = 0, parts: int = 1) -> tuple[float, int, int]:
-    """Seconds of `jieba.initialize()` (from its cache) plus `jieba.lcut` on every post (or on
-    every `parts`-th, from `part`): bare segmentation pays for its dictionary as the flow
-    does in its start-up."""
+    """Seconds of `jieba.lcut` on every post (or on every `parts`-th, from `part`), its
+    dictionary loaded before the clock, as the flow's stage objects are before its own."""
     import logging
 
     import jieba
     from sqlalchemy import create_engine, text
 
     jieba.setLogLevel(logging.WARNING)
-    jieba.Tokenizer().initialize()  # not timed: makes sure jieba's own cache file exists
-    t0 = time.perf_counter()
     jieba.initialize()
-    seconds = time.perf_counter() - t0
+    seconds = 0.0
     engine = create_engine(f"sqlite:///{db}")
     posts, chars = 0, 0
     last = 0
@@ -353,7 +350,8 @@ def print_run(run: dict[str, Any]) -> None:
              if run.get("one_core") is not None else "")
     print(f"\nflow, {run['workers']} worker(s){where}: {run['posts']:,} posts, "
           f"{run['chars']:,} chars, {run['seconds']:.1f} s "
-          f"(+ {run['startup']:.1f} s Prefect API start-up)")
+          f"(+ {run['startup']:.1f} s start-up: Prefect's API server, the stage objects built "
+          "meanwhile)")
     print(f"  {'step':<10} {'seconds':>8} {'posts/s':>10} {'chars/s':>10}")
     for step in ("start", *STEPS, "read", "write", "snapshot"):
         sec = run["steps"].get(step, 0.0)
@@ -469,7 +467,7 @@ def main() -> None:
             print_run(run)
         if pinned is not None:
             print_run(pinned)
-        print(f"\nbare jieba (initialize + lcut) on the same posts' text: {posts:,} posts, "
+        print(f"\nbare jieba (lcut, dictionary loaded) on the same posts' text: {posts:,} posts, "
               f"{chars:,} chars, {seconds:.1f} s ({rate(posts, seconds).strip()} posts/s, "
               f"{rate(chars, seconds).strip()} chars/s)")
         for run in runs:
@@ -481,7 +479,7 @@ def main() -> None:
             print(f"  1 worker: segment step {segment / seconds:.2f}× bare jieba (lurker's "
                   "jieba cut, same tokens); everything else "
                   f"{(one['seconds'] - segment) / seconds:.2f}×")
-        if len(runs) > 1 and runs[1]["seconds"] > 0:  # on the whole flow, start-up included
+        if len(runs) > 1 and runs[1]["seconds"] > 0:  # on the whole flow, after start-up
             print(f"speed-up {runs[0]['workers']} → {runs[1]['workers']} workers: "
                   f"{runs[0]['seconds'] / runs[1]['seconds']:.2f}×")
         if pinned is not None:

@@ -12,6 +12,8 @@ read, are made from text without personal details.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime
 from typing import TYPE_CHECKING
 
@@ -20,17 +22,24 @@ from pipeline.workspace import Workspace
 if TYPE_CHECKING:
     from pipeline.process.flow import ProcessReport
 
-__all__ = ["run_process"]
+__all__ = ["prepared", "run_process"]
 
 
-def run_process(ws: Workspace, *, keywords: str | None = None, since: datetime | None = None,
-                until: datetime | None = None, boards: tuple[int, ...] = (),
-                workers: int = 1) -> ProcessReport:
+@contextmanager
+def prepared(ws: Workspace, *, keywords: str | None = None, workers: int = 1) -> Iterator[None]:
+    """What `lurker process` does before its flow, which runs inside: the configuration
+    checked, Prefect's local API server started, and meanwhile the stage objects built.
+
+    Prefect's server takes seconds to start (another process). Meanwhile jieba's dictionary,
+    the detector's lexicon and the name matcher are loaded: in this process, where they are
+    cached for the flow, or in the worker processes, which the flow then takes over.
+    `bench/process_bench.py` times its flows inside this too, as a user's run goes.
+    """
     from pipeline.process.prefect_env import configure_prefect, start_api_in_background
 
     configure_prefect(ws.root / "prefect")
     from pipeline.process.context import StageContext
-    from pipeline.process.flow import build_spec, process_flow
+    from pipeline.process.flow import build_spec
     from pipeline.process.pool import discard_prestarted, prestart
     from pipeline.segment import parse_userdict
     from pipeline.settings import ConfigError
@@ -51,9 +60,6 @@ def run_process(ws: Workspace, *, keywords: str | None = None, since: datetime |
         except ValueError as exc:
             raise ConfigError(f"user dictionary {settings.userdict}: {exc}") from None
         api = start_api_in_background()
-        # While Prefect's API server starts (another process), load jieba's dictionary, the
-        # detector's lexicon and the name matcher: in this process, where they are cached
-        # for the flow, or in the worker processes, which the flow then takes over.
         if workers == 1:
             StageContext(spec).warm_up()
         else:
@@ -62,10 +68,19 @@ def run_process(ws: Workspace, *, keywords: str | None = None, since: datetime |
         store.close()
     try:
         api.join()
+        yield
+    finally:
+        discard_prestarted()  # workers the flow did not take (it failed before them)
+
+
+def run_process(ws: Workspace, *, keywords: str | None = None, since: datetime | None = None,
+                until: datetime | None = None, boards: tuple[int, ...] = (),
+                workers: int = 1) -> ProcessReport:
+    with prepared(ws, keywords=keywords, workers=workers):
+        from pipeline.process.flow import process_flow
+
         return process_flow(
             workspace=str(ws.root), keywords=keywords,
             since=since.isoformat() if since else None,
             until=until.isoformat() if until else None, boards=list(boards), workers=workers,
         )
-    finally:
-        discard_prestarted()  # workers the flow did not take (it failed before them)
