@@ -7,7 +7,8 @@ Usage: python bench/process_bench.py [--posts N] [--workers 1,2] [--also M] [--b
    post; bodies rendered as Discuz X3 HTML with jammer noise), through bulk inserts.
 2. Runs the Prefect flow once per worker count, each in a fresh child process (so the peak RSS is
    that run's own), after clearing the processed posts so nothing is reused, and reports posts/s
-   and chars/s per step and for the whole flow, Prefect's start-up, and peak memory (the flow
+   and chars/s per step and for the whole flow (timed as `lurker process` runs it: the stage
+   objects built while Prefect's API server starts), that start-up, and peak memory (the flow
    process, and the largest worker process). With 1 among the worker counts, the 1-worker run
    is repeated on one core (the child and everything it starts pinned to one CPU, Prefect's
    server included): the one-core baseline of the targets (`--no-one-core` skips it).
