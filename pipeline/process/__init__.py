@@ -35,7 +35,11 @@ def prepared(ws: Workspace, *, keywords: str | None = None, workers: int = 1) ->
     cached for the flow, or in the worker processes, which the flow then takes over.
     `bench/process_bench.py` times its flows inside this too, as a user's run goes.
     """
-    from pipeline.process.prefect_env import configure_prefect, start_api_in_background
+    from pipeline.process.prefect_env import (
+        configure_prefect,
+        flow_run_settings,
+        start_api_in_background,
+    )
 
     configure_prefect(ws.root / "prefect")
     from pipeline.process.context import StageContext
@@ -68,7 +72,8 @@ def prepared(ws: Workspace, *, keywords: str | None = None, workers: int = 1) ->
         store.close()
     try:
         api.join()
-        yield
+        with flow_run_settings():  # no heartbeat thread to wait for at the end
+            yield
     finally:
         discard_prestarted()  # workers the flow did not take (it failed before them)
 
