@@ -62,6 +62,19 @@ def flow_steps(runner: Runner, batch: list[PostRecord], spec: ContextSpec) -> li
     return runner.run(keyword_records, batch)
 
 
+def queued_flow_steps(runner: Runner, batch: list[PostRecord], spec: ContextSpec
+                      ) -> list[PostRecord]:
+    """As the flow runs them with workers: each run of steps submitted ahead (`queue`)."""
+    runner.queue(batch, (normalise_records, language_records, detect_records))
+    for step in (normalise_records, language_records, detect_records):
+        batch = runner.run(step, batch)
+    runner.names_to_register(batch)
+    runner.pseudonymise(batch, Pseudonyms(spec.key, spec.names), load_rules().placeholders)
+    runner.queue(batch, (segment_records, keyword_records))
+    batch = runner.run(segment_records, batch)
+    return runner.run(keyword_records, batch)
+
+
 def held_in_workers(runner: Runner) -> list[int]:
     return [pool.submit(_held_count).result() for pool in runner._pools]
 
@@ -83,6 +96,46 @@ def test_two_workers_give_every_field_as_in_process(to_simplified: bool) -> None
     assert any(r.replacements for r in two) and any(r.hits for r in two)
     assert any(r.token_text for r in two) and {r.lang for r in two} >= {"zh", "en", "und"}
     assert any(q["author"] for r in two for q in r.anon_quotes)
+
+
+def test_steps_queued_ahead_give_the_same_records() -> None:
+    """`Runner.queue` submits a run of steps at once; what comes out is as step by step, and
+    the chunks are forgotten at the end as after any chain."""
+    spec = ContextSpec.from_files(KEY, NAMES)
+    with Runner(spec, 1) as local, Runner(spec, 2) as pool:
+        one = queued_flow_steps(local, records(), spec)  # in-process: queue does nothing
+        batch = records()
+        two = queued_flow_steps(pool, batch, spec)
+        assert id(batch) not in pool._chunked and sum(held_in_workers(pool)) == 0
+    assert [dataclasses.asdict(r) for r in one] == [dataclasses.asdict(r) for r in two]
+    assert any(r.replacements for r in two) and any(r.token_text for r in two)
+
+
+def _fails_on_a_planted_post(context: object, batch: list[PostRecord]) -> list[PostRecord]:
+    if any("PLANTED-FAILURE" in r.own for r in batch):
+        raise RuntimeError("a step failed on a planted post")
+    return batch
+
+
+def test_a_failure_in_a_queued_step_or_an_unchecked_call_is_raised() -> None:
+    """A step that fails in a worker is raised by `run` of that step, not lost among the
+    steps queued behind it; a pseudonymisation that fails in a worker (here: no
+    placeholders to write) is raised by the next call that takes results."""
+    spec = ContextSpec.from_files(KEY, NAMES)
+    with Runner(spec, 2) as pool:
+        batch = records() + [PostRecord(500, 500, 9, 1, None, "", "PLANTED-FAILURE")]
+        pool.queue(batch, (normalise_records, _fails_on_a_planted_post, language_records))
+        pool.run(normalise_records, batch)
+        with pytest.raises(RuntimeError, match="planted post"):
+            pool.run(_fails_on_a_planted_post, batch)
+        other = records()
+        for step in (normalise_records, language_records, detect_records):
+            pool.run(step, other)
+        pool.names_to_register(other)
+        pool.pseudonymise(other, Pseudonyms(spec.key, spec.names), {})  # returns at once
+        pool.queue(other, (segment_records,))
+        with pytest.raises(KeyError):
+            pool.run(segment_records, other)
 
 
 def test_every_record_field_is_an_id_an_input_private_or_a_result() -> None:

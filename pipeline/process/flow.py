@@ -82,14 +82,19 @@ def _step_task(name: str, step: Step):  # noqa: ANN202 - a Prefect Task
     return run_step
 
 
-STEP_TASKS = {
-    "normalise": _step_task("normalise", normalise_records),
-    "language": _step_task("language", language_records),
+STEP_FUNCTIONS: dict[str, Step] = {
+    "normalise": normalise_records,
+    "language": language_records,
     # Detection only: the codes are written after it, in batch order, from the register.
-    "anonymise": _step_task("anonymise", detect_records),
-    "segment": _step_task("segment", segment_records),
-    "keywords": _step_task("keywords", keyword_records),
+    "anonymise": detect_records,
+    "segment": segment_records,
+    "keywords": keyword_records,
 }
+STEP_TASKS = {name: _step_task(name, step) for name, step in STEP_FUNCTIONS.items()}
+# With workers, the steps of a batch are submitted in two runs (see `Runner.queue`): up to
+# detection, and after the register's codes.
+BEFORE_CODES = tuple(STEP_FUNCTIONS[n] for n in ("normalise", "language", "anonymise"))
+AFTER_CODES = tuple(STEP_FUNCTIONS[n] for n in ("segment", "keywords"))
 
 
 def _input_chars(records: list[PostRecord]) -> int:
@@ -203,6 +208,7 @@ def run_flow_body(store: ArchiveStore, spec: ContextSpec, filters: store_io.Filt
         batch = Batch(number, todo)
         input_chars = _input_chars(todo)
         seconds: dict[str, float] = {}
+        runner.queue(todo, BEFORE_CODES)
         for name in STEPS:
             t0 = time.perf_counter()
             batch = STEP_TASKS[name](batch, runner)
@@ -210,6 +216,7 @@ def run_flow_body(store: ArchiveStore, spec: ContextSpec, filters: store_io.Filt
                 with order.turn("register", number):
                     issued = register.issue(runner.names_to_register(batch.records))
                     runner.pseudonymise(batch.records, pseudonym, placeholders)
+                runner.queue(batch.records, AFTER_CODES)
             seconds[name] = time.perf_counter() - t0
         # The steps after normalise read the post's own words, whose anonymised form is all
         # this process sees of them once workers hold the records: counted on that.

@@ -28,7 +28,7 @@ import time
 from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import Future, ProcessPoolExecutor, wait
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from multiprocessing import forkserver
 from multiprocessing.context import BaseContext
 from typing import Any
@@ -208,6 +208,15 @@ class _Chunks:
     workers: list[int]
     started: bool = False
     names: list[set[str]] | None = None
+    # Steps submitted ahead (`Runner.queue`), and calls whose outcome is still to be checked
+    # before the next results are taken (`Runner.pseudonymise` does not wait for its own).
+    queued: dict[Step, list[Future[Any]]] = field(default_factory=dict)
+    unchecked: list[Future[Any]] = field(default_factory=list)
+
+    def check(self) -> None:
+        """Raise the first failure of the calls not checked yet."""
+        while self.unchecked:
+            self.unchecked.pop(0).result()
 
 
 _PRESTARTED: dict[tuple[ContextSpec, int], Runner] = {}
@@ -274,11 +283,37 @@ class Runner:
         return runner if runner is not None else cls(spec, workers)
 
     def run(self, step: Step, records: list[PostRecord]) -> list[PostRecord]:
+        """The step on these records: here, or in the workers (submitted now unless `queue`
+        did it before), waiting for its results."""
         if not self._pools:
             assert self.local is not None
             return step(self.local, records)
-        self.start()  # each worker's first call is `_ready`, for `warm_up` to report
         held = self._held(records)
+        futures = held.queued.pop(step, None)
+        if futures is None:
+            futures = self._submit(held, step)
+        held.check()
+        results = [future.result() for future in futures]
+        if step is keyword_records:
+            self._receive(held, results, drop=True)
+        return records
+
+    def queue(self, records: list[PostRecord], steps: tuple[Step, ...]) -> None:
+        """Submit these next steps of the records' chain now; `run` of each then waits.
+
+        A worker runs its calls in order, so it goes from one step of a chunk to the next
+        without waiting for this process (the other chunks, Prefect's task run of the step),
+        and this process's waits overlap its work. Only steps that need nothing from this
+        process in between can be queued together (not across the register's codes).
+        """
+        if not self._pools:
+            return
+        held = self._held(records)
+        for step in steps:
+            held.queued[step] = self._submit(held, step)
+
+    def _submit(self, held: _Chunks, step: Step) -> list[Future[Any]]:
+        self.start()  # each worker's first call is `_ready`, for `warm_up` to report
         final = step is keyword_records
         futures = []
         # Each chunk is submitted as soon as it is packed: the workers start on the first
@@ -289,12 +324,9 @@ class Runner:
             futures.append(self._pools[worker].submit(_held_step, key, step, start, final))
         if not held.started:  # the worker holds the HTML now: no second copy of it here
             held.started = True
-            for record in records:
+            for record in held.records:
                 record.html = ""
-        results = [future.result() for future in futures]
-        if final:
-            self._receive(held, results, drop=True)
-        return records
+        return futures
 
     def names_to_register(self, records: list[PostRecord]) -> set[str]:
         """Every name the pseudonymised texts of these records will hold (see anonymise)."""
@@ -303,12 +335,15 @@ class Runner:
         held = self._held(records)
         futures = [self._pools[worker].submit(_held_names, key)
                    for key, worker in zip(held.keys, held.workers, strict=True)]
+        held.check()
         held.names = [future.result() for future in futures]
         return set().union(*held.names)
 
     def pseudonymise(self, records: list[PostRecord], pseudonym: Callable[[str], str],
                      placeholders: Mapping[str, str]) -> None:
-        """The texts with the register's codes (every name registered before: see flow)."""
+        """The texts with the register's codes (every name registered before: see flow).
+
+        With workers, submitted only: the next call that takes results checks it first."""
         if not self._pools:
             pseudonymise_records(records, pseudonym, placeholders)
             return
@@ -316,13 +351,11 @@ class Runner:
         if held.names is None:
             self.names_to_register(records)
         assert held.names is not None
-        futures = [self._pools[worker].submit(_held_pseudonymise, key,
-                                              {name: pseudonym(name) for name in names},
-                                              dict(placeholders))
-                   for key, worker, names in zip(held.keys, held.workers, held.names,
-                                                 strict=True)]
-        for future in futures:
-            future.result()
+        held.unchecked += [
+            self._pools[worker].submit(_held_pseudonymise, key,
+                                       {name: pseudonym(name) for name in names},
+                                       dict(placeholders))
+            for key, worker, names in zip(held.keys, held.workers, held.names, strict=True)]
 
     def finish(self, records: list[PostRecord]) -> None:
         """End a chain that stops before `keyword_records`: the results come back here."""
@@ -331,6 +364,7 @@ class Runner:
         held = self._held(records)
         futures = [self._pools[worker].submit(_held_results, key)
                    for key, worker in zip(held.keys, held.workers, strict=True)]
+        held.check()
         self._receive(held, [future.result() for future in futures], drop=False)
 
     def _receive(self, held: _Chunks, results: list[Any], *, drop: bool) -> None:
