@@ -65,7 +65,7 @@ def flow_steps(runner: Runner, batch: list[PostRecord], spec: ContextSpec) -> li
 def queued_flow_steps(runner: Runner, batch: list[PostRecord], spec: ContextSpec
                       ) -> list[PostRecord]:
     """As the flow runs them with workers: each run of steps submitted ahead (`queue`)."""
-    runner.queue(batch, (normalise_records, language_records, detect_records))
+    runner.queue(batch, (normalise_records, language_records, detect_records), then_names=True)
     for step in (normalise_records, language_records, detect_records):
         batch = runner.run(step, batch)
     runner.names_to_register(batch)

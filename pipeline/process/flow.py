@@ -208,7 +208,7 @@ def run_flow_body(store: ArchiveStore, spec: ContextSpec, filters: store_io.Filt
         batch = Batch(number, todo)
         input_chars = _input_chars(todo)
         seconds: dict[str, float] = {}
-        runner.queue(todo, BEFORE_CODES)
+        runner.queue(todo, BEFORE_CODES, then_names=True)
         for name in STEPS:
             t0 = time.perf_counter()
             batch = STEP_TASKS[name](batch, runner)

@@ -210,7 +210,7 @@ class _Chunks:
     names: list[set[str]] | None = None
     # Steps submitted ahead (`Runner.queue`), and calls whose outcome is still to be checked
     # before the next results are taken (`Runner.pseudonymise` does not wait for its own).
-    queued: dict[Step, list[Future[Any]]] = field(default_factory=dict)
+    queued: dict[Callable[..., Any], list[Future[Any]]] = field(default_factory=dict)
     unchecked: list[Future[Any]] = field(default_factory=list)
 
     def check(self) -> None:
@@ -298,19 +298,27 @@ class Runner:
             self._receive(held, results, drop=True)
         return records
 
-    def queue(self, records: list[PostRecord], steps: tuple[Step, ...]) -> None:
+    def queue(self, records: list[PostRecord], steps: tuple[Step, ...], *,
+              then_names: bool = False) -> None:
         """Submit these next steps of the records' chain now; `run` of each then waits.
 
         A worker runs its calls in order, so it goes from one step of a chunk to the next
         without waiting for this process (the other chunks, Prefect's task run of the step),
         and this process's waits overlap its work. Only steps that need nothing from this
         process in between can be queued together (not across the register's codes).
+        `then_names`: `names_to_register` too, after them.
         """
         if not self._pools:
             return
         held = self._held(records)
         for step in steps:
             held.queued[step] = self._submit(held, step)
+        if then_names:
+            held.queued[_held_names] = self._submit_names(held)
+
+    def _submit_names(self, held: _Chunks) -> list[Future[Any]]:
+        return [self._pools[worker].submit(_held_names, key)
+                for key, worker in zip(held.keys, held.workers, strict=True)]
 
     def _submit(self, held: _Chunks, step: Step) -> list[Future[Any]]:
         self.start()  # each worker's first call is `_ready`, for `warm_up` to report
@@ -333,8 +341,9 @@ class Runner:
         if not self._pools:
             return names_to_register(records)
         held = self._held(records)
-        futures = [self._pools[worker].submit(_held_names, key)
-                   for key, worker in zip(held.keys, held.workers, strict=True)]
+        futures = held.queued.pop(_held_names, None)
+        if futures is None:
+            futures = self._submit_names(held)
         held.check()
         held.names = [future.result() for future in futures]
         return set().union(*held.names)
