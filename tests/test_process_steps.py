@@ -209,34 +209,3 @@ def test_register_issues_once_and_never_moves_a_code() -> None:
     other = Register(OTHER_KEY)
     other.learn_authors(names)
     assert sum(other.code(n) != again.code(n) for n in names) >= 0.9 * len(names)
-
-
-@pytest.mark.parametrize("total", [1, 7, 1250, 4138, 10_000, 25_000, 60_000, 1_000_003])
-def test_batch_plan_covers_every_post_small_at_both_ends(total: int) -> None:
-    from pipeline.process.records import EDGE_BATCH_PART, batch_plan
-
-    size = 10_000
-    plan = batch_plan(total, size, workers=2)
-    assert sum(plan) == total and all(0 < part <= size for part in plan)
-    small = size // EDGE_BATCH_PART
-    assert plan[0] == min(small, total) and plan[-1] <= small
-    # Full batches in the middle, then each at most about half of the one before.
-    body = plan[1:-1]
-    shrinking = [n for n, part in enumerate(body) if part < size]
-    if shrinking:
-        tail = body[shrinking[0]:]
-        assert all(b <= (a + 1) // 2 + 1 for a, b in zip(tail, tail[1:], strict=False))
-    assert len(plan) <= total // size + 7
-    assert batch_plan(total, size, workers=1) == []  # one worker: every batch full
-
-
-def test_counted_plan_gives_its_first_size_before_the_count() -> None:
-    from concurrent.futures import Future
-
-    from pipeline.process.records import batch_plan, counted_plan
-
-    total: Future[int] = Future()
-    sizes = counted_plan(total, 1000, 2)
-    assert next(sizes) == 125  # the count is not done yet: no wait
-    total.set_result(4138)
-    assert [125, *sizes] == batch_plan(4138, 1000, 2)

@@ -170,15 +170,3 @@ def test_subjects_and_snapshot_threads_as_on_the_core_path(
     assert stored["a"][4] == '{"name": 2}'
     assert threads == [(snapshots[0], tid), (snapshots[1], tid)]
     assert store_io.snapshot_subjects(store, snapshots[0]) == {tid: (ODD_TEXT, "QW")}
-
-
-def test_batches_follow_the_plan_then_the_size(store: ArchiveStore) -> None:
-    """The first batches as many posts as the plan gives, the rest `size` at a time; the same
-    posts in the same order whatever the sizes."""
-    archive_records(store, count=9)
-    whole = [r.post_version_id
-             for batch in store_io.iter_batches(store, store_io.Filters(), 100) for r in batch]
-    batches = list(store_io.iter_batches(store, store_io.Filters(), 3, iter([1, 2])))
-    assert [len(b) for b in batches] == [1, 2, 3, 3]
-    assert [r.post_version_id for b in batches for r in b] == whole and len(whole) == 9
-    assert store_io.count_posts(store, store_io.Filters()) == 9

@@ -40,7 +40,7 @@ from pipeline.process.keywords import keyword_records
 from pipeline.process.language import language_records
 from pipeline.process.normalise import normalise_records
 from pipeline.process.pool import Runner, Step, lean_gc
-from pipeline.process.records import Batch, PostRecord, counted_plan
+from pipeline.process.records import Batch, PostRecord
 from pipeline.process.register import NameHistory, NewEntry, Register, row_hash
 from pipeline.process.segment import segment_records
 from pipeline.process.settings import KEY_FILE, ProcessSettings, load_process_settings
@@ -259,13 +259,7 @@ def run_flow_body(store: ArchiveStore, spec: ContextSpec, filters: store_io.Filt
         with runner:
             warm_up_seconds = runner.warm_up()  # with workers: goes on beside the first reads
             with lean_gc():
-                plan: Iterator[int] = iter(())
-                if batch_threads is not None:
-                    counter = ThreadPoolExecutor(1, thread_name_prefix="lurker-count")
-                    total = counter.submit(store_io.count_posts, store, filters)
-                    counter.shutdown(wait=False)  # its thread ends after the count
-                    plan = counted_plan(total, batch_size, workers)
-                batches = store_io.iter_batches(store, filters, batch_size, plan)
+                batches = store_io.iter_batches(store, filters, batch_size)
                 for number in itertools.count():
                     t0 = time.perf_counter()
                     records = next(batches, None)  # read from the store: timed as "read"

@@ -1,10 +1,7 @@
-"""The record one post carries through the steps (plain data, picklable, no I/O), and the
-batches they travel in."""
+"""The record one post carries through the steps (plain data, picklable, no I/O)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from concurrent.futures import Future
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -72,41 +69,3 @@ class Batch:
 
     def __len__(self) -> int:
         return len(self.records)
-
-
-# With worker processes, the first batch is this part of a full one and the last ones shrink
-# towards it: the workers start on a batch read quickly and idle only while the last small
-# batch is written (the store's reads and writes are this process's, not theirs).
-EDGE_BATCH_PART = 8
-
-
-def batch_plan(total: int, size: int, workers: int) -> list[int]:
-    """The sizes of the batches of `total` posts (full ones `size`) with `workers` workers:
-    none planned with one, as the steps and the store then run one after the other anyway.
-
-    With more: a small first batch, full ones, then each about half the posts left (each
-    batch's write in this process overlaps the next one's steps in the workers), down to a
-    small last one.
-    """
-    if workers <= 1 or total <= 0:
-        return []
-    small = max(1, size // EDGE_BATCH_PART)
-    plan = [min(small, total)]
-    left = total - plan[0]
-    while left > 2 * size:
-        plan.append(size)
-        left -= size
-    while left > small:
-        part = min(size, (left + 1) // 2)
-        plan.append(part)
-        left -= part
-    if left:
-        plan.append(left)
-    return plan
-
-
-def counted_plan(total: Future[int], size: int, workers: int) -> Iterator[int]:
-    """`batch_plan`'s sizes; the first (which does not depend on the total) without waiting
-    for the count, which runs meanwhile (a query of about 0.15 s per 60,000 posts)."""
-    yield max(1, size // EDGE_BATCH_PART)
-    yield from batch_plan(total.result(), size, workers)[1:]

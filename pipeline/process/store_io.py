@@ -10,7 +10,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
-from itertools import chain, repeat
+from itertools import chain
 from typing import Any
 
 from sqlalchemy import JSON, Table, Text, delete, func, insert, select, tuple_, type_coerce, update
@@ -105,19 +105,16 @@ def count_posts(store: ArchiveStore, filters: Filters) -> int:
         return s.scalar(select(func.count()).select_from(_visible_posts(filters).subquery())) or 0
 
 
-def iter_batches(store: ArchiveStore, filters: Filters, size: int,
-                 plan: Iterable[int] = ()) -> Iterator[list[PostRecord]]:
-    """Visible posts in thread and floor order (keyset pagination): the first batches as
-    many as `plan` gives, in turn, then `size` at a time."""
+def iter_batches(store: ArchiveStore, filters: Filters, size: int) -> Iterator[list[PostRecord]]:
+    """Visible posts in thread and floor order, `size` at a time (keyset pagination)."""
     base = _visible_posts(filters).order_by(Post.thread_id, Post.floor, Post.id)
     last: tuple[int, int, int] | None = None
-    sizes = chain(plan, repeat(size))
     while True:
         query = base
         if last is not None:
             query = query.where(tuple_(Post.thread_id, Post.floor, Post.id) > last)
         with store.session() as s:
-            rows = s.execute(query.limit(next(sizes))).all()
+            rows = s.execute(query.limit(size)).all()
         if not rows:
             return
         yield [
