@@ -389,6 +389,18 @@ def test_cli_process_with_two_workers_and_kwic(first: Run, archive, tmp_path: Pa
     b = processed(ws, 1)
     assert {p: (r["text"], r["tokens"], r["pseudonym"], r["kept"]) for p, r in a.items()} == \
         {p: (r["text"], r["tokens"], r["pseudonym"], r["kept"]) for p, r in b.items()}
+    # And the same thread subjects, though with workers they are processed beside the last
+    # batches (their codes still issued after every post's).
+    from pipeline.process.store_io import snapshot_subjects
+
+    one, two = ArchiveStore(first.ws.store_url), ArchiveStore(ws.store_url)
+    try:
+        subjects = snapshot_subjects(one, first.report.snapshot_id)
+        assert subjects and snapshot_subjects(two, 1) == subjects
+        assert any(code for _, code in subjects.values())
+    finally:
+        one.close()
+        two.close()
     concept = next(iter(first.report.summary["concept_hits"]))
     shown = lurker("process", "--show-kwic", concept, workspace=ws.root)
     assert shown.returncode == 0 and "【" in shown.stdout and f"concept {concept}" in shown.stdout

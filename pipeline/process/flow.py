@@ -252,9 +252,21 @@ def run_flow_body(store: ArchiveStore, spec: ContextSpec, filters: store_io.Filt
     # the workers at the end of a step, or for this process (pseudonyms, store writes), the
     # other keeps the workers busy. Codes and writes still happen in batch order, so the
     # result is the same as with one batch at a time (tests/test_process_flow.py).
-    batch_threads = (ThreadPoolExecutor(BATCHES_IN_FLIGHT, thread_name_prefix="lurker-batch")
+    # One thread more for the thread subjects, which start once every batch has been read.
+    batch_threads = (ThreadPoolExecutor(BATCHES_IN_FLIGHT + 1, thread_name_prefix="lurker-batch")
                      if workers > 1 else None)
     pending: deque[Future[None]] = deque()
+    thread_ids: set[int] = set()
+
+    def run_subjects(number: int) -> dict[int, int]:
+        """The subjects of every thread read, codes and writes after the batches' (`number`
+        is the batch count: their turn comes after the last batch's)."""
+        t0 = time.perf_counter()
+        subjects = process_subjects(store, runner, register, kid, sorted(thread_ids),
+                                    current_hash, pseudonym, placeholders, order, number)
+        timed("subjects", time.perf_counter() - t0)
+        return subjects
+
     try:
         with runner:
             warm_up_seconds = runner.warm_up()  # with workers: goes on beside the first reads
@@ -266,6 +278,7 @@ def run_flow_body(store: ArchiveStore, spec: ContextSpec, filters: store_io.Filt
                     timed("read", time.perf_counter() - t0)
                     if records is None:
                         break
+                    thread_ids.update(r.thread_id for r in records)
                     if batch_threads is None:
                         run_batch(number, records, order)
                         continue
@@ -273,14 +286,16 @@ def run_flow_body(store: ArchiveStore, spec: ContextSpec, filters: store_io.Filt
                         pending.popleft().result()
                     pending.append(batch_threads.submit(
                         contextvars.copy_context().run, run_batch, number, records, order))
-                while pending:
-                    pending.popleft().result()
+                if batch_threads is None:
+                    subjects = run_subjects(number)
+                else:  # beside the last batches: the workers take their chunks between those
+                    subjects_done = batch_threads.submit(
+                        contextvars.copy_context().run, run_subjects, number)
+                    while pending:
+                        pending.popleft().result()
+                    subjects = subjects_done.result()
                 timed("start", warm_up_seconds())
-                t0 = time.perf_counter()
-                subjects = process_subjects(store, runner, register, kid, builder.thread_ids(),
-                                            current_hash, pseudonym, placeholders)
                 builder.add_subjects(subjects)
-                timed("subjects", time.perf_counter() - t0)
         t0 = time.perf_counter()
         fingerprint = builder.fingerprint()
         existing = store_io.find_complete_snapshot(store, fingerprint)
@@ -318,8 +333,8 @@ def run_flow_body(store: ArchiveStore, spec: ContextSpec, filters: store_io.Filt
 
 def process_subjects(store: ArchiveStore, runner: Runner, register: Register, kid: str,
                      thread_ids: list[int], row_settings: str,
-                     pseudonym: Callable[[str], str], placeholders: Mapping[str, str]
-                     ) -> dict[int, int]:
+                     pseudonym: Callable[[str], str], placeholders: Mapping[str, str],
+                     order: BatchOrder, number: int) -> dict[int, int]:
     """Normalise and anonymise the subjects of these threads like post bodies (same detector,
     register and pseudonyms); returns thread id -> processed_threads id.
 
@@ -332,16 +347,21 @@ def process_subjects(store: ArchiveStore, runner: Runner, register: Register, ki
     todo = [PostRecord(0, 0, tid, 0, author, "", subject)
             for (tid, subject, author), key in zip(raw, keys, strict=True) if key not in known]
     if todo:
+        runner.queue(todo, (normalise_records, detect_records), then_names=True)
         todo = runner.run(detect_records, runner.run(normalise_records, todo))
-        store_io.save_register(store, kid, register.issue(
-            runner.names_to_register(todo)))
-        runner.pseudonymise(todo, pseudonym, placeholders)
+        # Codes and writes take the turn after the last batch's: names found only in subjects
+        # are registered after every post's, as when the subjects came after the batches.
+        with order.turn("register", number):
+            issued = register.issue(runner.names_to_register(todo))
+            runner.pseudonymise(todo, pseudonym, placeholders)
         runner.finish(todo)
-        known.update(store_io.save_subjects(store, [
-            {"thread_id": r.thread_id, "settings_hash": row_settings,
-             "source_sha256": sha256(r.raw_text), "author_pseudonym": r.author_pseudonym,
-             "subject": r.text, "replacements": r.replacements}
-            for r in todo]))
+        with order.turn("write", number):
+            store_io.save_register(store, kid, issued)
+            known.update(store_io.save_subjects(store, [
+                {"thread_id": r.thread_id, "settings_hash": row_settings,
+                 "source_sha256": sha256(r.raw_text), "author_pseudonym": r.author_pseudonym,
+                 "subject": r.text, "replacements": r.replacements}
+                for r in todo]))
     return {tid: known[key] for (tid, _, _), key in zip(raw, keys, strict=True)}
 
 
