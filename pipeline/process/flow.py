@@ -256,6 +256,8 @@ def run_flow_body(store: ArchiveStore, spec: ContextSpec, filters: store_io.Filt
     batch_threads = (ThreadPoolExecutor(BATCHES_IN_FLIGHT + 1, thread_name_prefix="lurker-batch")
                      if workers > 1 else None)
     pending: deque[Future[None]] = deque()
+    # The threads of the posts read: the subjects start before the last batches are counted
+    # in `builder` (whose `thread_ids()` is this set once every batch is in).
     thread_ids: set[int] = set()
 
     def run_subjects(number: int) -> dict[int, int]:

@@ -314,10 +314,11 @@ class Runner:
         for step in steps:
             held.queued[step] = self._submit(held, step)
         if then_names:
-            held.queued[_held_names] = self._submit_names(held)
+            held.queued[_held_names] = self._on_each_chunk(held, _held_names)
 
-    def _submit_names(self, held: _Chunks) -> list[Future[Any]]:
-        return [self._pools[worker].submit(_held_names, key)
+    def _on_each_chunk(self, held: _Chunks, call: Callable[[int], Any]) -> list[Future[Any]]:
+        """`call(key)` on each chunk, in the worker that holds it."""
+        return [self._pools[worker].submit(call, key)
                 for key, worker in zip(held.keys, held.workers, strict=True)]
 
     def _submit(self, held: _Chunks, step: Step) -> list[Future[Any]]:
@@ -343,7 +344,7 @@ class Runner:
         held = self._held(records)
         futures = held.queued.pop(_held_names, None)
         if futures is None:
-            futures = self._submit_names(held)
+            futures = self._on_each_chunk(held, _held_names)
         held.check()
         held.names = [future.result() for future in futures]
         return set().union(*held.names)
@@ -371,8 +372,7 @@ class Runner:
         if not self._pools:
             return
         held = self._held(records)
-        futures = [self._pools[worker].submit(_held_results, key)
-                   for key, worker in zip(held.keys, held.workers, strict=True)]
+        futures = self._on_each_chunk(held, _held_results)
         held.check()
         self._receive(held, [future.result() for future in futures], drop=False)
 
