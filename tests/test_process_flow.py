@@ -582,6 +582,42 @@ def test_thread_subjects_are_normalised_and_anonymised(tmp_path: Path, prefect_e
     assert new_subjects == {tid: (f"新标题 @{li}", wang)}
 
 
+def test_subjects_are_read_a_batch_of_threads_at_a_time(first: Run, archive, tmp_path: Path,
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Memory stays flat as the archive's threads grow: the subjects are read, processed and
+    written `batch_size` threads at a time, and give what one slice gives."""
+    from pipeline.process import store_io
+    from pipeline.process.store_io import snapshot_subjects
+
+    ws = new_workspace(tmp_path, "slices", archive[0], key_from=first.ws)
+    ws.config_file.write_text("[process]\nbatch_size = 100\n", encoding="utf-8")
+    read: list[int] = []
+    thread_subjects = store_io.thread_subjects
+
+    def reading(store: ArchiveStore, thread_ids: list[int]) -> list[Any]:
+        read.append(len(thread_ids))
+        return thread_subjects(store, thread_ids)
+
+    monkeypatch.setattr(store_io, "thread_subjects", reading)
+    report = run_process(ws)
+    threads = first.report.summary["threads_in"]
+    assert threads > 300 and sum(read) == threads
+    assert len(read) == -(-threads // 100) and max(read) == 100
+    one, sliced = ArchiveStore(first.ws.store_url), ArchiveStore(ws.store_url)
+    try:
+        subjects = snapshot_subjects(one, first.report.snapshot_id)
+        assert len(subjects) == threads
+        assert snapshot_subjects(sliced, report.snapshot_id) == subjects
+    finally:
+        one.close()
+        sliced.close()
+    # Posts in batches of 100 instead of 1,000: the same corpus too.
+    a = processed(first.ws, first.report.snapshot_id)
+    b = processed(ws, report.snapshot_id)
+    assert {p: (r["text"], r["tokens"], r["pseudonym"], r["kept"]) for p, r in a.items()} == \
+        {p: (r["text"], r["tokens"], r["pseudonym"], r["kept"]) for p, r in b.items()}
+
+
 @pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
 def test_batches_read_quotes_back_on_both_databases(backend: str, tmp_path: Path,
                                                     request: pytest.FixtureRequest) -> None:

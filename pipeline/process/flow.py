@@ -265,7 +265,8 @@ def run_flow_body(store: ArchiveStore, spec: ContextSpec, filters: store_io.Filt
         is the batch count: their turn comes after the last batch's)."""
         t0 = time.perf_counter()
         subjects = process_subjects(store, runner, register, kid, sorted(thread_ids),
-                                    current_hash, pseudonym, placeholders, order, number)
+                                    current_hash, pseudonym, placeholders, order, number,
+                                    batch_size)
         timed("subjects", time.perf_counter() - t0)
         return subjects
 
@@ -336,35 +337,43 @@ def run_flow_body(store: ArchiveStore, spec: ContextSpec, filters: store_io.Filt
 def process_subjects(store: ArchiveStore, runner: Runner, register: Register, kid: str,
                      thread_ids: list[int], row_settings: str,
                      pseudonym: Callable[[str], str], placeholders: Mapping[str, str],
-                     order: BatchOrder, number: int) -> dict[int, int]:
+                     order: BatchOrder, number: int, batch_size: int) -> dict[int, int]:
     """Normalise and anonymise the subjects of these threads like post bodies (same detector,
     register and pseudonyms); returns thread id -> processed_threads id.
 
+    `batch_size` threads at a time, so that memory does not grow with the archive's threads
+    beyond this mapping (a record is ~1 KB; a million-post forum has 10^5 threads or more).
     Reused per (thread, subject as stored, row settings): a re-crawl that edits a subject, or
     a new names generation, redoes it (subjects are short: this is cheap).
     """
-    raw = store_io.thread_subjects(store, thread_ids)
-    keys = [(tid, sha256(subject)) for tid, subject, _ in raw]
-    known = store_io.cached_subjects(store, keys, row_settings)
-    todo = [PostRecord(0, 0, tid, 0, author, "", subject)
-            for (tid, subject, author), key in zip(raw, keys, strict=True) if key not in known]
-    if todo:
-        runner.queue(todo, (normalise_records, detect_records), then_names=True)
-        todo = runner.run(detect_records, runner.run(normalise_records, todo))
-        # Codes and writes take the turn after the last batch's: names found only in subjects
-        # are registered after every post's, as when the subjects came after the batches.
-        with order.turn("register", number):
-            issued = register.issue(runner.names_to_register(todo))
-            runner.pseudonymise(todo, pseudonym, placeholders)
-        runner.finish(todo)
-        with order.turn("write", number):
-            store_io.save_register(store, kid, issued)
-            known.update(store_io.save_subjects(store, [
-                {"thread_id": r.thread_id, "settings_hash": row_settings,
-                 "source_sha256": sha256(r.raw_text), "author_pseudonym": r.author_pseudonym,
-                 "subject": r.text, "replacements": r.replacements}
-                for r in todo]))
-    return {tid: known[key] for (tid, _, _), key in zip(raw, keys, strict=True)}
+    out: dict[int, int] = {}
+    # Codes and writes take the turns after the last batch's (`number`), one per slice with
+    # work: names found only in subjects are registered after every post's, in thread order.
+    turn = number
+    for start in range(0, len(thread_ids), max(1, batch_size)):
+        raw = store_io.thread_subjects(store, thread_ids[start:start + batch_size])
+        keys = [(tid, sha256(subject)) for tid, subject, _ in raw]
+        known = store_io.cached_subjects(store, keys, row_settings)
+        todo = [PostRecord(0, 0, tid, 0, author, "", subject)
+                for (tid, subject, author), key in zip(raw, keys, strict=True)
+                if key not in known]
+        if todo:
+            runner.queue(todo, (normalise_records, detect_records), then_names=True)
+            todo = runner.run(detect_records, runner.run(normalise_records, todo))
+            with order.turn("register", turn):
+                issued = register.issue(runner.names_to_register(todo))
+                runner.pseudonymise(todo, pseudonym, placeholders)
+            runner.finish(todo)
+            with order.turn("write", turn):
+                store_io.save_register(store, kid, issued)
+                known.update(store_io.save_subjects(store, [
+                    {"thread_id": r.thread_id, "settings_hash": row_settings,
+                     "source_sha256": sha256(r.raw_text), "author_pseudonym": r.author_pseudonym,
+                     "subject": r.text, "replacements": r.replacements}
+                    for r in todo]))
+            turn += 1
+        out.update({tid: known[key] for (tid, _, _), key in zip(raw, keys, strict=True)})
+    return out
 
 
 def _min_posts(spec: ContextSpec) -> int:

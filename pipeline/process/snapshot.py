@@ -26,7 +26,7 @@ KWIC_SAMPLE = 20  # lines per concept
 KWIC_SEED = "lurker-kwic/1"
 
 
-@dataclass
+@dataclass(slots=True)  # one per thread of the archive: the builder's only growth
 class _ThreadCount:
     first_matched: bool
     matched: int = 0
