@@ -91,6 +91,27 @@ def processed(ws: Workspace, snapshot_id: int) -> dict[int, dict[str, Any]]:
         store.close()
 
 
+def assert_same_corpus(first: Run, ws: Workspace, snapshot_id: int
+                       ) -> dict[int, tuple[str, str | None]]:
+    """`ws`'s snapshot holds the first run's corpus: each post's text, tokens, pseudonym and
+    kept flag, and each thread's subject; returns the subjects."""
+    from pipeline.process.store_io import snapshot_subjects
+
+    def posts(rows: dict[int, dict[str, Any]]) -> dict[int, tuple[Any, ...]]:
+        return {p: (r["text"], r["tokens"], r["pseudonym"], r["kept"]) for p, r in rows.items()}
+
+    assert posts(processed(first.ws, first.report.snapshot_id)) == \
+        posts(processed(ws, snapshot_id))
+    one, two = ArchiveStore(first.ws.store_url), ArchiveStore(ws.store_url)
+    try:
+        subjects = snapshot_subjects(one, first.report.snapshot_id)
+        assert subjects and snapshot_subjects(two, snapshot_id) == subjects
+    finally:
+        one.close()
+        two.close()
+    return subjects
+
+
 def visible_posts(corpus: dict[str, Any]) -> list[dict[str, Any]]:
     return [p for t in corpus["threads"] for p in t["posts"] if not p.get("moderation")]
 
@@ -384,23 +405,10 @@ def test_cli_process_with_two_workers_and_kwic(first: Run, archive, tmp_path: Pa
     logged = log_file.read_text(encoding="utf-8")
     assert "run parameters" in logged and "summary" in logged
     assert not any(p["author"] in logged for p in visible_posts(archive[1]))
-    # Two workers give the same corpus as one.
-    a = processed(first.ws, first.report.snapshot_id)
-    b = processed(ws, 1)
-    assert {p: (r["text"], r["tokens"], r["pseudonym"], r["kept"]) for p, r in a.items()} == \
-        {p: (r["text"], r["tokens"], r["pseudonym"], r["kept"]) for p, r in b.items()}
-    # And the same thread subjects, though with workers they are processed beside the last
-    # batches (their codes still issued after every post's).
-    from pipeline.process.store_io import snapshot_subjects
-
-    one, two = ArchiveStore(first.ws.store_url), ArchiveStore(ws.store_url)
-    try:
-        subjects = snapshot_subjects(one, first.report.snapshot_id)
-        assert subjects and snapshot_subjects(two, 1) == subjects
-        assert any(code for _, code in subjects.values())
-    finally:
-        one.close()
-        two.close()
+    # Two workers give the same corpus as one, the thread subjects too, though with workers
+    # they are processed beside the last batches (their codes still issued after every post's).
+    subjects = assert_same_corpus(first, ws, 1)
+    assert any(code for _, code in subjects.values())
     concept = next(iter(first.report.summary["concept_hits"]))
     shown = lurker("process", "--show-kwic", concept, workspace=ws.root)
     assert shown.returncode == 0 and "【" in shown.stdout and f"concept {concept}" in shown.stdout
@@ -587,7 +595,6 @@ def test_subjects_are_read_a_batch_of_threads_at_a_time(first: Run, archive, tmp
     """Memory stays flat as the archive's threads grow: the subjects are read, processed and
     written `batch_size` threads at a time, and give what one slice gives."""
     from pipeline.process import store_io
-    from pipeline.process.store_io import snapshot_subjects
 
     ws = new_workspace(tmp_path, "slices", archive[0], key_from=first.ws)
     ws.config_file.write_text("[process]\nbatch_size = 100\n", encoding="utf-8")
@@ -603,19 +610,8 @@ def test_subjects_are_read_a_batch_of_threads_at_a_time(first: Run, archive, tmp
     threads = first.report.summary["threads_in"]
     assert threads > 300 and sum(read) == threads
     assert len(read) == -(-threads // 100) and max(read) == 100
-    one, sliced = ArchiveStore(first.ws.store_url), ArchiveStore(ws.store_url)
-    try:
-        subjects = snapshot_subjects(one, first.report.snapshot_id)
-        assert len(subjects) == threads
-        assert snapshot_subjects(sliced, report.snapshot_id) == subjects
-    finally:
-        one.close()
-        sliced.close()
-    # Posts in batches of 100 instead of 1,000: the same corpus too.
-    a = processed(first.ws, first.report.snapshot_id)
-    b = processed(ws, report.snapshot_id)
-    assert {p: (r["text"], r["tokens"], r["pseudonym"], r["kept"]) for p, r in a.items()} == \
-        {p: (r["text"], r["tokens"], r["pseudonym"], r["kept"]) for p, r in b.items()}
+    # Subjects in slices of 100 threads and posts in batches of 100: the same corpus.
+    assert len(assert_same_corpus(first, ws, report.snapshot_id)) == threads
 
 
 @pytest.mark.parametrize("backend", ["sqlite", "postgresql"])

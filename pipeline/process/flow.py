@@ -95,6 +95,8 @@ STEP_TASKS = {name: _step_task(name, step) for name, step in STEP_FUNCTIONS.item
 # detection, and after the register's codes.
 BEFORE_CODES = tuple(STEP_FUNCTIONS[n] for n in ("normalise", "language", "anonymise"))
 AFTER_CODES = tuple(STEP_FUNCTIONS[n] for n in ("segment", "keywords"))
+# A thread subject is normalised and anonymised like a post body, then pseudonymised.
+SUBJECT_STEPS = (normalise_records, detect_records)
 
 
 def _input_chars(records: list[PostRecord]) -> int:
@@ -350,7 +352,7 @@ def process_subjects(store: ArchiveStore, runner: Runner, register: Register, ki
     # Codes and writes take the turns after the last batch's (`number`), one per slice with
     # work: names found only in subjects are registered after every post's, in thread order.
     turn = number
-    for start in range(0, len(thread_ids), max(1, batch_size)):
+    for start in range(0, len(thread_ids), batch_size):  # a positive integer (settings)
         raw = store_io.thread_subjects(store, thread_ids[start:start + batch_size])
         keys = [(tid, sha256(subject)) for tid, subject, _ in raw]
         known = store_io.cached_subjects(store, keys, row_settings)
@@ -358,8 +360,9 @@ def process_subjects(store: ArchiveStore, runner: Runner, register: Register, ki
                 for (tid, subject, author), key in zip(raw, keys, strict=True)
                 if key not in known]
         if todo:
-            runner.queue(todo, (normalise_records, detect_records), then_names=True)
-            todo = runner.run(detect_records, runner.run(normalise_records, todo))
+            runner.queue(todo, SUBJECT_STEPS, then_names=True)
+            for step in SUBJECT_STEPS:
+                todo = runner.run(step, todo)
             with order.turn("register", turn):
                 issued = register.issue(runner.names_to_register(todo))
                 runner.pseudonymise(todo, pseudonym, placeholders)
